@@ -1,0 +1,71 @@
+// Command fleettasks runs the fleettasks server, its workers and tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"fleettasks/config"
+)
+
+const usage = `usage: fleettasks <command> [flags]
+
+commands:
+  serve     console, API, workers and MQTT bridge in one process
+  web       console and API only
+  worker    asynq workers (and, from the engine on, the MQTT bridge) only
+  migrate   apply pending database migrations and exit
+
+configuration comes from FLEETTASKS_* environment variables (see README).`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stderr))
+}
+
+// run is main without the exit, so that tests can call it.
+func run(args []string, getenv func(string) string, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprintln(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	commands := map[string]func(context.Context, *config.Config, *slog.Logger, []string) error{
+		"serve":   serve,
+		"web":     web,
+		"worker":  worker,
+		"migrate": migrate,
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "fleettasks: unknown command %q\n\n%s\n", args[0], usage)
+		return 2
+	}
+	cfg, err := config.Load(getenv)
+	if err == nil {
+		err = cfg.EnsureSecret()
+	}
+	var cerr *config.Error
+	if errors.As(err, &cerr) {
+		fmt.Fprintf(stderr, "fleettasks: configuration: %v\n", cerr)
+		return 2
+	} else if err != nil {
+		fmt.Fprintf(stderr, "fleettasks: %v\n", err)
+		return 1
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := cmd(ctx, cfg, log, args[1:]); err != nil {
+		fmt.Fprintf(stderr, "fleettasks %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}

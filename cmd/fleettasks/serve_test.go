@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"fleettasks/config"
+	"fleettasks/internal/testenv"
+)
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// serve migrates an empty database, answers health, readiness and metrics
+// against the real services, and stops cleanly when its context ends.
+func TestServe(t *testing.T) {
+	addr := freeAddr(t)
+	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), "FLEETTASKS_HTTP_ADDR="+addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil) }()
+
+	get := func(path string) (int, string) {
+		var last error
+		for i := 0; i < 100; i++ {
+			resp, err := http.Get("http://" + addr + path)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode, string(b)
+			}
+			last = err
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("GET %s: %v", path, last)
+		return 0, ""
+	}
+	if code, body := get("/healthz"); code != 200 {
+		t.Fatalf("/healthz: %d %s", code, body)
+	}
+	if code, body := get("/readyz"); code != 200 || strings.Count(body, `"ok"`) != 3 {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	get("/api/v1/tasks")
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, `fleettasks_http_requests_total{method="GET",route="/api/v1/tasks",status="200"}`) {
+		t.Fatalf("/metrics: %d %s", code, body)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}

@@ -1,0 +1,182 @@
+// Package config reads the FLEETTASKS_* environment into one typed struct.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the whole configuration of a fleettasks process.
+type Config struct {
+	DatabaseURL     string
+	RedisURL        string
+	MQTTURL         string
+	HTTPAddr        string
+	PublicURL       string
+	DataDir         string
+	Secret          []byte
+	AutoMigrate     bool
+	MQTTShareGroup  string
+	LogRetentionDay int
+	OfflineAfter    time.Duration
+}
+
+// Error names the variable that is wrong and why.
+type Error struct {
+	Var    string
+	Reason string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Reason }
+
+// Defaults as documented in API.md.
+const (
+	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/fleettasks?sslmode=disable"
+	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
+	DefaultMQTTURL     = "tcp://127.0.0.1:1883"
+	DefaultHTTPAddr    = "127.0.0.1:8080"
+	DefaultPublicURL   = "http://127.0.0.1:8080"
+	DefaultDataDir     = "./data"
+)
+
+// Load reads the configuration through getenv (os.Getenv in main) and
+// validates every value. It does not touch the disk: see EnsureSecret.
+func Load(getenv func(string) string) (*Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	c := &Config{
+		DatabaseURL:    get("FLEETTASKS_DATABASE_URL", DefaultDatabaseURL),
+		RedisURL:       get("FLEETTASKS_REDIS_URL", DefaultRedisURL),
+		MQTTURL:        get("FLEETTASKS_MQTT_URL", DefaultMQTTURL),
+		HTTPAddr:       get("FLEETTASKS_HTTP_ADDR", DefaultHTTPAddr),
+		PublicURL:      strings.TrimRight(get("FLEETTASKS_PUBLIC_URL", DefaultPublicURL), "/"),
+		DataDir:        get("FLEETTASKS_DATA_DIR", DefaultDataDir),
+		MQTTShareGroup: get("FLEETTASKS_MQTT_SHARE_GROUP", "fleettasks"),
+	}
+	if err := checkURL("FLEETTASKS_DATABASE_URL", c.DatabaseURL, "postgres", "postgresql"); err != nil {
+		return nil, err
+	}
+	if err := checkURL("FLEETTASKS_REDIS_URL", c.RedisURL, "redis", "rediss"); err != nil {
+		return nil, err
+	}
+	if err := checkURL("FLEETTASKS_MQTT_URL", c.MQTTURL, "tcp", "mqtt", "ssl", "tls", "ws", "wss"); err != nil {
+		return nil, err
+	}
+	if err := checkURL("FLEETTASKS_PUBLIC_URL", c.PublicURL, "http", "https"); err != nil {
+		return nil, err
+	}
+	if _, port, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return nil, &Error{"FLEETTASKS_HTTP_ADDR", fmt.Sprintf("%q is not host:port", c.HTTPAddr)}
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return nil, &Error{"FLEETTASKS_HTTP_ADDR", fmt.Sprintf("port %q is not a number 0..65535", port)}
+	}
+	if s := getenv("FLEETTASKS_SECRET"); s != "" {
+		if len(s) < 16 {
+			return nil, &Error{"FLEETTASKS_SECRET", "must be at least 16 characters"}
+		}
+		c.Secret = []byte(s)
+	}
+	var err error
+	if c.AutoMigrate, err = parseBool(get("FLEETTASKS_AUTO_MIGRATE", "true")); err != nil {
+		return nil, &Error{"FLEETTASKS_AUTO_MIGRATE", err.Error()}
+	}
+	if strings.ContainsAny(c.MQTTShareGroup, "/+#$ ") {
+		return nil, &Error{"FLEETTASKS_MQTT_SHARE_GROUP", "must not contain '/', '+', '#', '$' or spaces"}
+	}
+	if c.LogRetentionDay, err = intVar(get, "FLEETTASKS_LOG_RETENTION_DAYS", 30, 1, 3650); err != nil {
+		return nil, err
+	}
+	offline, err := intVar(get, "FLEETTASKS_OFFLINE_AFTER_SECONDS", 300, 10, 86400*30)
+	if err != nil {
+		return nil, err
+	}
+	c.OfflineAfter = time.Duration(offline) * time.Second
+	return c, nil
+}
+
+func intVar(get func(string, string) string, name string, def, lo, hi int) (int, error) {
+	s := get(name, strconv.Itoa(def))
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, &Error{name, fmt.Sprintf("%q is not a whole number in %d..%d", s, lo, hi)}
+	}
+	return n, nil
+}
+
+func parseBool(s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%q is not true or false", s)
+}
+
+func checkURL(name, raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return &Error{name, fmt.Sprintf("%q is not a URL: %v", raw, errors.Unwrap(err))}
+	}
+	for _, s := range schemes {
+		if u.Scheme == s {
+			if u.Host == "" {
+				return &Error{name, fmt.Sprintf("%q has no host", raw)}
+			}
+			return nil
+		}
+	}
+	return &Error{name, fmt.Sprintf("scheme %q is not one of %s", u.Scheme, strings.Join(schemes, ", "))}
+}
+
+// EnsureSecret creates the data directory and, when FLEETTASKS_SECRET is
+// unset, reads the signing secret from DataDir/secret, generating it once.
+func (c *Config) EnsureSecret() error {
+	if err := os.MkdirAll(c.DataDir, 0o750); err != nil {
+		return &Error{"FLEETTASKS_DATA_DIR", err.Error()}
+	}
+	if c.Secret != nil {
+		return nil
+	}
+	path := filepath.Join(c.DataDir, "secret")
+	if b, err := os.ReadFile(path); err == nil && len(b) >= 32 {
+		c.Secret = b
+		return nil
+	}
+	buf := make([]byte, 32)
+	if _, err := rand.Read(buf); err != nil {
+		return err
+	}
+	secret := []byte(hex.EncodeToString(buf))
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) { // another process won the race
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return &Error{"FLEETTASKS_DATA_DIR", err.Error()}
+		}
+		c.Secret = b
+		return nil
+	}
+	if err != nil {
+		return &Error{"FLEETTASKS_DATA_DIR", err.Error()}
+	}
+	defer f.Close()
+	if _, err := f.Write(secret); err != nil {
+		return &Error{"FLEETTASKS_DATA_DIR", err.Error()}
+	}
+	c.Secret = secret
+	return f.Sync()
+}

@@ -1,0 +1,81 @@
+package config_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fleettasks/config"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for _, s := range kv {
+		k, v, _ := strings.Cut(s, "=")
+		m[k] = v
+	}
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != config.DefaultDatabaseURL || c.RedisURL != config.DefaultRedisURL || c.MQTTURL != config.DefaultMQTTURL ||
+		c.HTTPAddr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.DataDir != "./data" || !c.AutoMigrate ||
+		c.MQTTShareGroup != "fleettasks" || c.LogRetentionDay != 30 || c.OfflineAfter != 5*time.Minute || c.Secret != nil {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+func TestBadValues(t *testing.T) {
+	cases := []struct{ kv, want string }{
+		{"FLEETTASKS_DATABASE_URL=mysql://x/y", "scheme"},
+		{"FLEETTASKS_DATABASE_URL=postgres://", "no host"},
+		{"FLEETTASKS_REDIS_URL=http://127.0.0.1:6379", "scheme"},
+		{"FLEETTASKS_MQTT_URL=127.0.0.1:1883", "not a URL"}, {"FLEETTASKS_MQTT_URL=http://h:1", "scheme"},
+		{"FLEETTASKS_HTTP_ADDR=8080", "host:port"},
+		{"FLEETTASKS_HTTP_ADDR=127.0.0.1:http", "port"},
+		{"FLEETTASKS_PUBLIC_URL=ftp://h", "scheme"},
+		{"FLEETTASKS_SECRET=short", "16 characters"},
+		{"FLEETTASKS_AUTO_MIGRATE=maybe", "true or false"},
+		{"FLEETTASKS_MQTT_SHARE_GROUP=a/b", "must not contain"},
+		{"FLEETTASKS_LOG_RETENTION_DAYS=0", "1..3650"},
+		{"FLEETTASKS_OFFLINE_AFTER_SECONDS=x", "whole number"},
+	}
+	for _, tc := range cases {
+		name, _, _ := strings.Cut(tc.kv, "=")
+		_, err := config.Load(env(tc.kv))
+		var ce *config.Error
+		if !errors.As(err, &ce) || ce.Var != name || !strings.Contains(ce.Reason, tc.want) {
+			t.Errorf("%s: err = %v, want one naming %s and saying %q", tc.kv, err, name, tc.want)
+		}
+	}
+}
+
+func TestSecretGeneratedOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	c1, _ := config.Load(env("FLEETTASKS_DATA_DIR=" + dir))
+	if err := c1.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	c2, _ := config.Load(env("FLEETTASKS_DATA_DIR=" + dir))
+	if err := c2.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	if len(c1.Secret) < 32 || string(c1.Secret) != string(c2.Secret) {
+		t.Fatalf("secrets differ or are short: %q %q", c1.Secret, c2.Secret)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "secret")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("secret file: %v %v", fi, err)
+	}
+	c3, _ := config.Load(env("FLEETTASKS_DATA_DIR="+dir, "FLEETTASKS_SECRET=explicit-secret-value"))
+	c3.EnsureSecret()
+	if string(c3.Secret) != "explicit-secret-value" {
+		t.Fatalf("explicit secret ignored: %q", c3.Secret)
+	}
+}

@@ -1,0 +1,165 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"os"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/models"
+)
+
+// fileLibrary is what the file routes use of models.Files.
+type fileLibrary interface {
+	Limit(kind string) int64
+	Receive(name string, r io.Reader, limit int64) (*models.Upload, error)
+	Create(ctx context.Context, kind string, up *models.Upload) (*models.File, error)
+	Get(ctx context.Context, id models.ID) (*models.File, error)
+	List(ctx context.Context, kind string, p models.Page) (models.List[models.File], error)
+	Open(ctx context.Context, id models.ID) (*models.File, *os.File, error)
+}
+
+// apiFiles serves /api/v1/files: upload, list, get and content.
+type apiFiles struct {
+	files fileLibrary
+}
+
+// newAPIFiles returns the file API on files.
+func newAPIFiles(files fileLibrary) *apiFiles { return &apiFiles{files: files} }
+
+// upload is POST /api/v1/files: a multipart form with kind and file, read
+// as a stream so that the file goes to storage without being held in
+// memory, whatever the order of the parts.
+func (h *apiFiles) upload(c *fiber.Ctx) error {
+	body, parts, err := multipartReader(c)
+	if err != nil {
+		return err
+	}
+	up, kind, err := h.receive(c, parts)
+	if err != nil || !drained(body) {
+		// the rest of the body is unread: do not parse it as a request
+		c.Context().SetConnectionClose()
+	}
+	if err != nil {
+		up.Discard()
+		return err
+	}
+	file, err := h.files.Create(c.UserContext(), kind, up)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(file)
+}
+
+// receive reads the parts of the form: kind (or ?kind=) and the file,
+// which is streamed into a temporary upload.
+func (h *apiFiles) receive(c *fiber.Ctx, parts *multipart.Reader) (*models.Upload, string, error) {
+	kind := strings.ToLower(strings.TrimSpace(c.Query("kind")))
+	var up *models.Upload
+	for {
+		part, err := parts.NextPart()
+		if errors.Is(err, io.EOF) {
+			return up, kind, nil
+		}
+		if err != nil {
+			return up, kind, models.Invalid("", "the multipart body is malformed: %v", err)
+		}
+		switch part.FormName() {
+		case "kind":
+			if kind, err = formKind(part, kind); err != nil {
+				return up, kind, err
+			}
+		case "file":
+			if up != nil {
+				return up, kind, models.Invalid("file", "send one file per upload")
+			}
+			if up, err = h.files.Receive(part.FileName(), part, h.files.Limit(kind)); err != nil {
+				return nil, kind, err
+			}
+		}
+		part.Close()
+	}
+}
+
+// drained reads what little may follow the closing boundary and reports
+// whether the body is now read to its end.
+func drained(body io.Reader) bool {
+	n, err := io.CopyN(io.Discard, body, 4096)
+	return n < 4096 && (err == nil || errors.Is(err, io.EOF))
+}
+
+// multipartReader reads the request body stream as multipart/form-data.
+func multipartReader(c *fiber.Ctx) (io.Reader, *multipart.Reader, error) {
+	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
+	if err != nil || mediaType != fiber.MIMEMultipartForm || params["boundary"] == "" {
+		return nil, nil, &models.Error{Kind: models.KindUnsupported, Field: "file",
+			Message: "send multipart/form-data with the fields kind and file"}
+	}
+	body := c.Context().RequestBodyStream()
+	if body == nil {
+		return nil, nil, errors.New("handlers: upload: the request body is not streamed; " +
+			"the app needs StreamRequestBody and DisablePreParseMultipartForm")
+	}
+	return body, multipart.NewReader(body, params["boundary"]), nil
+}
+
+// formKind reads the kind part; it must agree with ?kind= when both are given.
+func formKind(part *multipart.Part, query string) (string, error) {
+	raw, err := io.ReadAll(io.LimitReader(part, 65))
+	if err != nil {
+		return query, models.Invalid("kind", "cannot be read: %v", err)
+	}
+	if len(raw) > 64 {
+		return query, models.Invalid("kind", "is too long; use rule or firmware")
+	}
+	kind := strings.ToLower(strings.TrimSpace(string(raw)))
+	if query != "" && kind != query {
+		return query, models.Invalid("kind", "the query says %q but the form says %q", query, kind)
+	}
+	return kind, nil
+}
+
+// list is GET /api/v1/files?kind=&page=&pageSize=.
+func (h *apiFiles) list(c *fiber.Ctx) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	list, err := h.files.List(c.UserContext(), c.Query("kind"), p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(list)
+}
+
+// get is GET /api/v1/files/:id.
+func (h *apiFiles) get(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	file, err := h.files.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(file)
+}
+
+// content is GET /api/v1/files/:id/content: the file as an attachment,
+// with Range support.
+func (h *apiFiles) content(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	file, content, err := h.files.Open(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return sendFile(c, file, content)
+}

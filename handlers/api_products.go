@@ -1,0 +1,103 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/models"
+)
+
+// productRegistry is what the product routes use of models.Registry.
+type productRegistry interface {
+	CreateProduct(ctx context.Context, in models.ProductInput) (*models.Product, error)
+	ListProducts(ctx context.Context, p models.Page) ([]models.Product, int64, error)
+	GetProduct(ctx context.Context, pk string) (*models.Product, error)
+	CreateDevices(ctx context.Context, pk string, names []string) ([]models.Device, error)
+}
+
+// apiProducts serves /api/v1/products: create, list, get and bulk device
+// registration.
+type apiProducts struct {
+	reg productRegistry
+}
+
+// newAPIProducts returns the product API on reg.
+func newAPIProducts(reg productRegistry) *apiProducts { return &apiProducts{reg: reg} }
+
+// create is POST /api/v1/products.
+func (h *apiProducts) create(c *fiber.Ctx) error {
+	var in models.ProductInput
+	if err := bodyJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := h.reg.CreateProduct(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(p)
+}
+
+// list is GET /api/v1/products.
+func (h *apiProducts) list(c *fiber.Ctx) error {
+	p, err := page(c)
+	if err != nil {
+		return err
+	}
+	items, total, err := h.reg.ListProducts(c.UserContext(), p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(models.NewList(items, total, p))
+}
+
+// get is GET /api/v1/products/:pk.
+func (h *apiProducts) get(c *fiber.Ctx) error {
+	p, err := h.reg.GetProduct(c.UserContext(), pathText(c, "pk"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(p)
+}
+
+// newDevices is the body of POST /api/v1/products/:pk/devices.
+type newDevices struct {
+	Devices []struct {
+		DeviceName string `json:"deviceName"`
+	} `json:"devices"`
+}
+
+// createDevices is POST /api/v1/products/:pk/devices: up to 10,000 devices,
+// all or nothing; 201 with the created devices.
+func (h *apiProducts) createDevices(c *fiber.Ctx) error {
+	if err := checkBodySize(c, maxDeviceListBody); err != nil {
+		return err
+	}
+	var in newDevices
+	if err := bodyJSON(c, &in); err != nil {
+		return err
+	}
+	names := make([]string, len(in.Devices))
+	for i, d := range in.Devices {
+		names[i] = d.DeviceName
+	}
+	devices, err := h.reg.CreateDevices(c.UserContext(), pathText(c, "pk"), names)
+	if err != nil {
+		return err
+	}
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"devices": devices})
+}
+
+// maxDeviceListBody bounds the body of a bulk device call: 10,000 entries
+// of the longest names with room to spare.
+const maxDeviceListBody = 4 << 20
+
+// checkBodySize refuses a declared body larger than limit before it is read.
+func checkBodySize(c *fiber.Ctx, limit int) error {
+	if n := c.Request().Header.ContentLength(); n > limit {
+		c.Context().SetConnectionClose() // the body stays unread
+		return &models.Error{Kind: models.KindTooLarge, Message: fmt.Sprintf("the body is %d bytes; the limit of this call is %d", n, limit)}
+	}
+	return nil
+}

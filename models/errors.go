@@ -1,0 +1,67 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind says how an error is to be reported to a user or a client.
+type Kind string
+
+const (
+	KindInvalid       Kind = "invalid_argument"       // 400: malformed input
+	KindUnprocessable Kind = "failed_precondition"    // 422: well-formed but not acceptable
+	KindNotFound      Kind = "not_found"              // 404
+	KindConflict      Kind = "conflict"               // 409: not allowed in the current state
+	KindTooLarge      Kind = "payload_too_large"      // 413
+	KindUnsupported   Kind = "unsupported_media_type" // 415
+)
+
+// Error is a business-rule error: what kind, which field, and why. Every
+// layer reports "not found", bad input and conflicts with it, so the
+// handlers map it to a status and the JSON error shape in one place.
+type Error struct {
+	Kind    Kind
+	Field   string
+	Message string
+}
+
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return e.Field + ": " + e.Message
+	}
+	return e.Message
+}
+
+// Invalid is a 400 error on field.
+func Invalid(field, format string, args ...any) *Error {
+	return &Error{Kind: KindInvalid, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unprocessable is a 422 error on field.
+func Unprocessable(field, format string, args ...any) *Error {
+	return &Error{Kind: KindUnprocessable, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// NotFound says that the named thing does not exist.
+func NotFound(format string, args ...any) *Error {
+	return &Error{Kind: KindNotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+// Conflict says that the action is not allowed in the current state.
+func Conflict(format string, args ...any) *Error {
+	return &Error{Kind: KindConflict, Message: fmt.Sprintf(format, args...)}
+}
+
+// AsError returns the *Error inside err, if any.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}
+
+// IsNotFound reports whether err says that something does not exist.
+func IsNotFound(err error) bool {
+	e, ok := AsError(err)
+	return ok && e.Kind == KindNotFound
+}

@@ -1,0 +1,98 @@
+package models
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Tasks is the service for tasks and sub-tasks: every business rule of
+// creating, changing, cancelling, rerunning and deleting them.
+type Tasks struct {
+	db    *DB
+	files *Files
+	jobs  Jobs
+	log   *slog.Logger
+	now   func() time.Time
+}
+
+// NewTasks returns the task service.
+func NewTasks(db *DB, files *Files) *Tasks {
+	return &Tasks{db: db, files: files, jobs: noJobs{}, log: slog.Default(), now: time.Now}
+}
+
+// SetClock replaces the service's clock (tests).
+func (t *Tasks) SetClock(now func() time.Time) { t.now = now }
+
+// Task is what an operator creates: one job document for many devices.
+type Task struct {
+	ID                       ID         `json:"id" gorm:"primaryKey"`
+	Name                     string     `json:"name"`
+	Type                     string     `json:"type"`
+	Description              string     `json:"description"`
+	Status                   string     `json:"status"`
+	Target                   Target     `json:"target" gorm:"embedded;embeddedPrefix:target_"`
+	DeviceCount              int        `json:"-"`
+	JobDocument              RawJSON    `json:"jobDocument"`
+	RuleFileID               *ID        `json:"ruleFileId"`
+	JobFileID                *ID        `json:"-"`
+	SignMethod               *string    `json:"-"`
+	JobFile                  *JobFile   `json:"jobFile" gorm:"-"`
+	RolloutPerMinute         int        `json:"rolloutPerMinute"`
+	QoS                      int        `json:"qos" gorm:"column:qos"`
+	InProgressTimeoutMinutes *int       `json:"inProgressTimeoutMinutes"`
+	ScheduledAt              *time.Time `json:"scheduledAt"`
+	CreatedAt                time.Time  `json:"createdAt"`
+	UpdatedAt                time.Time  `json:"updatedAt"`
+	StartedAt                *time.Time `json:"startedAt"`
+	FinishedAt               *time.Time `json:"finishedAt"`
+	ExpiresAt                *time.Time `json:"expiresAt"`
+}
+
+// Target is who a task is for.
+type Target struct {
+	Type        string  `json:"type"`
+	ProductKey  *string `json:"productKey,omitempty"`
+	GroupID     *ID     `json:"groupId,omitempty"`
+	DeviceCount int     `json:"deviceCount" gorm:"-"`
+}
+
+// JobFile is the file sent with a task, as the task shows it.
+type JobFile struct {
+	FileID     ID     `json:"fileId"`
+	Name       string `json:"name"`
+	Size       int64  `json:"size"`
+	SignMethod string `json:"signMethod"`
+	Sign       string `json:"sign"`
+}
+
+// Finished reports whether the task has reached an end state.
+func (t *Task) Finished() bool {
+	return t.Status != TaskScheduled && t.Status != TaskInProgress
+}
+
+// Task-level limits (API.md).
+const (
+	MaxTaskDevices        = 100_000
+	DefaultRolloutPerMin  = 1000
+	MaxRolloutPerMin      = 100_000
+	MaxTimeoutMinutes     = 10_080
+	MaxScheduleAhead      = 30 * 24 * time.Hour
+	TaskExpiry            = 7 * 24 * time.Hour
+	MaxTaskNameLen        = 128
+	MaxTaskDescriptionLen = 1000
+)
+
+// noJobs is the Jobs of a service without workers: the scans do the work.
+type noJobs struct{}
+
+func (noJobs) TaskCreated(context.Context, *Task) error { return nil }
+func (noJobs) TaskCancelled(context.Context, ID) error  { return nil }
+func (noJobs) TaskDeleted(context.Context, ID) error    { return nil }
+
+// SetLogger sets where the service reports what it cannot return.
+func (t *Tasks) SetLogger(l *slog.Logger) { t.log = l }
+
+func (t *Tasks) warn(what string, id ID, err error) {
+	t.log.Warn("models: "+what+" (the periodic scan will catch up)", "task", id, "err", err)
+}

@@ -1,0 +1,198 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// CreateTask validates in, resolves its target and creates the task with
+// one QUEUED sub-task per device, all in one transaction.
+func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
+	now := t.now().UTC()
+	p, err := in.validate(now)
+	if err != nil {
+		return nil, err
+	}
+	if in.RuleFileID != nil {
+		p.document, err = t.files.RuleDocument(ctx, *in.RuleFileID)
+		if IsNotFound(err) {
+			return nil, Unprocessable("ruleFileId", "rule file %s does not exist", *in.RuleFileID)
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	if in.JobFile != nil {
+		f, err := t.files.Get(ctx, in.JobFile.FileID)
+		if IsNotFound(err) {
+			return nil, Unprocessable("jobFile.fileId", "file %s does not exist", in.JobFile.FileID)
+		} else if err != nil {
+			return nil, err
+		}
+		if f.Kind != "firmware" {
+			return nil, Unprocessable("jobFile.fileId", "file %s is a %s file; the task file must be an uploaded firmware/data file", f.ID, f.Kind)
+		}
+	}
+
+	status, startedAt, expiresAt := TaskInProgress, &now, ptr(now.Add(TaskExpiry))
+	if in.ScheduledAt != nil {
+		status, startedAt, expiresAt = TaskScheduled, nil, nil
+	}
+	var productKey *string
+	var groupID *ID
+	switch p.in.Target.Type {
+	case TargetProduct:
+		productKey = &p.in.Target.ProductKey
+	case TargetGroup:
+		groupID = &p.in.Target.GroupID
+	}
+	var jobFileID *ID
+	var signMethod *string
+	if in.JobFile != nil {
+		jobFileID, signMethod = &in.JobFile.FileID, &p.signMethod
+	}
+
+	var id ID
+	err = pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO tasks (name, type, description, status, target_type, target_product_key,
+			target_group_id, device_count, job_document, rule_file_id, job_file_id, sign_method, rollout_per_minute, qos,
+			in_progress_timeout_minutes, scheduled_at, created_at, updated_at, started_at, expires_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16,$17,$18) RETURNING id`,
+			p.in.Name, p.in.Type, in.Description, status, p.in.Target.Type, productKey, groupID, string(p.document),
+			in.RuleFileID, jobFileID, signMethod, p.rollout, p.qos, in.InProgressTimeoutMinutes, in.ScheduledAt,
+			now, startedAt, expiresAt).Scan(&id)
+		if err != nil {
+			return fmt.Errorf("models: insert task: %w", err)
+		}
+		n, single, err := insertSubtasks(ctx, tx, id, p.in.Target, now)
+		if err != nil {
+			return err
+		}
+		if productKey == nil {
+			productKey = single
+		}
+		_, err = tx.Exec(ctx, `UPDATE tasks SET device_count = $2, target_product_key = $3 WHERE id = $1`, id, n, productKey)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	task, err := t.GetTask(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.jobs.TaskCreated(ctx, task); err != nil {
+		t.warn("enqueue rollout", id, err)
+	}
+	return task, nil
+}
+
+// insertSubtasks creates the QUEUED sub-tasks of task id for target with
+// one set-based INSERT ... SELECT, and returns how many there are and, when
+// they all belong to one product, its key.
+func insertSubtasks(ctx context.Context, tx pgx.Tx, id ID, target TargetInput, now any) (int64, *string, error) {
+	const insert = `INSERT INTO subtasks (task_id, device_id, product_key, device_name, status, queued_at, updated_at)
+		SELECT $1, d.id, d.product_key, d.device_name, 'QUEUED', $2, $2 `
+	var (
+		sql  string
+		args = []any{id, now}
+	)
+	switch target.Type {
+	case TargetProduct:
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE product_key = $1)`, target.ProductKey).Scan(&exists); err != nil {
+			return 0, nil, err
+		}
+		if !exists {
+			return 0, nil, Unprocessable("target.productKey", "product %q does not exist", target.ProductKey)
+		}
+		sql = insert + `FROM devices d WHERE d.product_key = $3 ORDER BY d.id`
+		args = append(args, target.ProductKey)
+	case TargetGroup:
+		var kind string
+		err := tx.QueryRow(ctx, `SELECT kind FROM groups WHERE id = $1`, target.GroupID).Scan(&kind)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return 0, nil, Unprocessable("target.groupId", "group %s does not exist", target.GroupID)
+		} else if err != nil {
+			return 0, nil, err
+		}
+		if kind != "static" {
+			return 0, nil, Unprocessable("target.groupId", "group %s is a dynamic group; dynamic groups cannot be task targets, choose a static group", target.GroupID)
+		}
+		sql = insert + `FROM group_members m JOIN devices d ON d.id = m.device_id WHERE m.group_id = $3 ORDER BY d.id`
+		args = append(args, target.GroupID)
+	default:
+		pks, dns := make([]string, len(target.Devices)), make([]string, len(target.Devices))
+		for i, d := range target.Devices {
+			pks[i], dns[i] = d.ProductKey, d.DeviceName
+		}
+		sql = insert + `FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS r(pk, dn, ord)
+			JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn ORDER BY r.ord`
+		args = append(args, pks, dns)
+		tag, err := tx.Exec(ctx, sql, args...)
+		if err != nil {
+			return 0, nil, fmt.Errorf("models: insert sub-tasks: %w", err)
+		}
+		if n := tag.RowsAffected(); n != int64(len(target.Devices)) {
+			return 0, nil, missingDevices(ctx, tx, pks, dns, int64(len(pks))-n)
+		}
+		return tag.RowsAffected(), singleProduct(pks), nil
+	}
+	tag, err := tx.Exec(ctx, sql, args...)
+	if err != nil {
+		return 0, nil, fmt.Errorf("models: insert sub-tasks: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		field := "target.productKey"
+		if target.Type == TargetGroup {
+			field = "target.groupId"
+		}
+		return 0, nil, Unprocessable(field, "the %s has no devices; a task needs at least one", strings.ToLower(target.Type))
+	}
+	return tag.RowsAffected(), nil, nil
+}
+
+// missingDevices names the first devices of the list that are not registered.
+func missingDevices(ctx context.Context, tx pgx.Tx, pks, dns []string, missing int64) error {
+	rows, err := tx.Query(ctx, `SELECT r.ord - 1, r.pk, r.dn FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(pk, dn, ord)
+		LEFT JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn WHERE d.id IS NULL ORDER BY r.ord LIMIT 5`, pks, dns)
+	if err != nil {
+		return err
+	}
+	var names []string
+	first := -1
+	for rows.Next() {
+		var i int
+		var pk, dn string
+		if err := rows.Scan(&i, &pk, &dn); err != nil {
+			return err
+		}
+		if first < 0 {
+			first = i
+		}
+		names = append(names, pk+"/"+dn)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	more := ""
+	if missing > int64(len(names)) {
+		more = fmt.Sprintf(" and %d more", missing-int64(len(names)))
+	}
+	return Unprocessable(fmt.Sprintf("target.devices[%d]", first), "%d listed devices are not registered: %s%s",
+		missing, strings.Join(names, ", "), more)
+}
+
+func singleProduct(pks []string) *string {
+	for _, pk := range pks[1:] {
+		if pk != pks[0] {
+			return nil
+		}
+	}
+	return &pks[0]
+}
+
+func ptr[T any](v T) *T { return &v }

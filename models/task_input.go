@@ -1,0 +1,185 @@
+package models
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// TaskInput is the create request of API.md.
+type TaskInput struct {
+	Name                     string          `json:"name"`
+	Type                     string          `json:"type"`
+	Description              string          `json:"description"`
+	Target                   TargetInput     `json:"target"`
+	JobDocument              json.RawMessage `json:"jobDocument"`
+	RuleFileID               *ID             `json:"ruleFileId"`
+	JobFile                  *JobFileInput   `json:"jobFile"`
+	RolloutPerMinute         *int            `json:"rolloutPerMinute"`
+	QoS                      *int            `json:"qos"`
+	InProgressTimeoutMinutes *int            `json:"inProgressTimeoutMinutes"`
+	ScheduledAt              *time.Time      `json:"scheduledAt"`
+}
+
+// TargetInput chooses the devices: a list, a product or a static group.
+type TargetInput struct {
+	Type       string      `json:"type"`
+	Devices    []DeviceRef `json:"devices"`
+	ProductKey string      `json:"productKey"`
+	GroupID    ID          `json:"groupId"`
+}
+
+// JobFileInput attaches an uploaded firmware file to a task.
+type JobFileInput struct {
+	FileID     ID     `json:"fileId"`
+	SignMethod string `json:"signMethod"`
+}
+
+// Target types.
+const (
+	TargetDeviceList = "DEVICE_LIST"
+	TargetProduct    = "PRODUCT"
+	TargetGroup      = "GROUP"
+)
+
+var (
+	productKeyRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	deviceNameRe = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,64}$`)
+)
+
+// ValidProductKey reports whether s is 1..64 of [A-Za-z0-9_-].
+func ValidProductKey(s string) bool { return productKeyRe.MatchString(s) }
+
+// ValidDeviceName reports whether s is 1..64 of [A-Za-z0-9_.:@-].
+func ValidDeviceName(s string) bool { return deviceNameRe.MatchString(s) }
+
+// taskPlan is a validated TaskInput with its defaults filled in.
+type taskPlan struct {
+	in         TaskInput
+	document   []byte // compact JSON; filled when inline
+	signMethod string
+	rollout    int
+	qos        int
+}
+
+// validate checks every field that needs no database, in the order of the
+// form, and fills the defaults.
+func (in TaskInput) validate(now time.Time) (*taskPlan, error) {
+	p := &taskPlan{in: in, rollout: DefaultRolloutPerMin, qos: 1}
+	p.in.Name = strings.TrimSpace(in.Name)
+	if n := utf8.RuneCountInString(p.in.Name); n == 0 || n > MaxTaskNameLen {
+		return nil, Invalid("name", "must be 1 to %d characters (it has %d)", MaxTaskNameLen, n)
+	}
+	switch strings.ToUpper(in.Type) {
+	case "", "CUSTOM":
+		p.in.Type = "CUSTOM"
+	default:
+		return nil, Invalid("type", "must be CUSTOM, not %q", in.Type)
+	}
+	if n := utf8.RuneCountInString(in.Description); n > MaxTaskDescriptionLen {
+		return nil, Invalid("description", "must be at most %d characters (it has %d)", MaxTaskDescriptionLen, n)
+	}
+	if err := p.in.Target.validate(); err != nil {
+		return nil, err
+	}
+	hasDoc := len(in.JobDocument) > 0 && string(in.JobDocument) != "null"
+	switch {
+	case hasDoc && in.RuleFileID != nil:
+		return nil, Invalid("jobDocument", "give either jobDocument or ruleFileId, not both")
+	case !hasDoc && in.RuleFileID == nil:
+		return nil, Invalid("jobDocument", "is required: give the job document inline or a ruleFileId of an uploaded rule file")
+	case hasDoc:
+		doc, err := CompactDocument("jobDocument", in.JobDocument)
+		if err != nil {
+			return nil, err
+		}
+		p.document = doc
+	}
+	if in.JobFile != nil {
+		if in.JobFile.FileID == 0 {
+			return nil, Invalid("jobFile.fileId", "is required when jobFile is given")
+		}
+		switch strings.ToUpper(in.JobFile.SignMethod) {
+		case "", "SHA256":
+			p.signMethod = "SHA256"
+		case "MD5":
+			p.signMethod = "MD5"
+		default:
+			return nil, Invalid("jobFile.signMethod", "must be MD5 or SHA256, not %q", in.JobFile.SignMethod)
+		}
+	}
+	if v := in.RolloutPerMinute; v != nil {
+		if *v < 1 || *v > MaxRolloutPerMin {
+			return nil, Invalid("rolloutPerMinute", "must be 1 to %d (it is %d)", MaxRolloutPerMin, *v)
+		}
+		p.rollout = *v
+	}
+	if v := in.QoS; v != nil {
+		if *v != 0 && *v != 1 {
+			return nil, Invalid("qos", "must be 0 (at most once) or 1 (at least once), not %d", *v)
+		}
+		p.qos = *v
+	}
+	if err := validTimeout(in.InProgressTimeoutMinutes); err != nil {
+		return nil, err
+	}
+	if at := in.ScheduledAt; at != nil {
+		if !at.After(now) {
+			return nil, Invalid("scheduledAt", "must be in the future (it is %s, now is %s)", at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+		}
+		if at.Sub(now) > MaxScheduleAhead {
+			return nil, Invalid("scheduledAt", "must be at most 30 days ahead")
+		}
+	}
+	return p, nil
+}
+
+func validTimeout(v *int) error {
+	if v != nil && (*v < 1 || *v > MaxTimeoutMinutes) {
+		return Invalid("inProgressTimeoutMinutes", "must be 1 to %d minutes (7 days), or absent for no timeout (it is %d)", MaxTimeoutMinutes, *v)
+	}
+	return nil
+}
+
+func (t *TargetInput) validate() error {
+	t.Type = strings.ToUpper(t.Type)
+	switch t.Type {
+	case TargetDeviceList:
+		if len(t.Devices) == 0 {
+			return Invalid("target.devices", "is empty; list 1 to %d devices", MaxTaskDevices)
+		}
+		if len(t.Devices) > MaxTaskDevices {
+			return Invalid("target.devices", "has %d devices; the limit is %d", len(t.Devices), MaxTaskDevices)
+		}
+		seen := make(map[DeviceRef]int, len(t.Devices))
+		for i, d := range t.Devices {
+			field := fmt.Sprintf("target.devices[%d]", i)
+			if !ValidProductKey(d.ProductKey) {
+				return Invalid(field+".productKey", "%q is not a product key (1 to 64 of A-Z a-z 0-9 _ -)", d.ProductKey)
+			}
+			if !ValidDeviceName(d.DeviceName) {
+				return Invalid(field+".deviceName", "%q is not a device name (1 to 64 of A-Z a-z 0-9 _ . : @ -)", d.DeviceName)
+			}
+			if j, dup := seen[d]; dup {
+				return Invalid(field, "%s/%s is listed twice (also target.devices[%d])", d.ProductKey, d.DeviceName, j)
+			}
+			seen[d] = i
+		}
+	case TargetProduct:
+		if !ValidProductKey(t.ProductKey) {
+			return Invalid("target.productKey", "%q is not a product key (1 to 64 of A-Z a-z 0-9 _ -)", t.ProductKey)
+		}
+	case TargetGroup:
+		if t.GroupID == 0 {
+			return Invalid("target.groupId", "is required for a GROUP target")
+		}
+	case "":
+		return Invalid("target.type", "is required: DEVICE_LIST, PRODUCT or GROUP")
+	default:
+		return Invalid("target.type", "must be DEVICE_LIST, PRODUCT or GROUP, not %q", t.Type)
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package models
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"unicode/utf8"
+)
+
+// TaskPatch is a PATCH of a task: only these fields may change.
+type TaskPatch struct {
+	Description      *string
+	RolloutPerMinute *int
+	// InProgressTimeoutMinutes: nil leaves it; a pointer to nil clears it.
+	InProgressTimeoutMinutes **int
+}
+
+// UnmarshalJSON reads a patch, refusing fields that cannot be changed.
+func (p *TaskPatch) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return Invalid("", "the body must be a JSON object: %v", err)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		raw := m[k]
+		var err error
+		switch k {
+		case "description":
+			err = json.Unmarshal(raw, &p.Description)
+			if err == nil && p.Description == nil {
+				p.Description = new(string)
+			}
+		case "rolloutPerMinute":
+			err = json.Unmarshal(raw, &p.RolloutPerMinute)
+		case "inProgressTimeoutMinutes":
+			var v *int
+			err = json.Unmarshal(raw, &v)
+			p.InProgressTimeoutMinutes = &v
+		default:
+			return Invalid(k, "cannot be changed; a task's description, rolloutPerMinute and inProgressTimeoutMinutes can")
+		}
+		if err != nil {
+			return Invalid(k, "has the wrong type: %s", raw)
+		}
+	}
+	return nil
+}
+
+// PatchTask changes a task's description or configuration. The rollout rate
+// applies from the next rollout tick; the timeout applies to sub-tasks that
+// have not yet started.
+func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error) {
+	task, err := t.GetTask(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]any{}
+	if p.Description != nil {
+		if n := utf8.RuneCountInString(*p.Description); n > MaxTaskDescriptionLen {
+			return nil, Invalid("description", "must be at most %d characters (it has %d)", MaxTaskDescriptionLen, n)
+		}
+		set["description"] = *p.Description
+	}
+	if v := p.RolloutPerMinute; v != nil {
+		if *v < 1 || *v > MaxRolloutPerMin {
+			return nil, Invalid("rolloutPerMinute", "must be 1 to %d (it is %d)", MaxRolloutPerMin, *v)
+		}
+		set["rollout_per_minute"] = *v
+		set["rollout_epoch"], set["rollout_sent"] = nil, 0 // the next tick paces from now at the new rate
+	}
+	if p.InProgressTimeoutMinutes != nil {
+		if err := validTimeout(*p.InProgressTimeoutMinutes); err != nil {
+			return nil, err
+		}
+		set["in_progress_timeout_minutes"] = *p.InProgressTimeoutMinutes
+	}
+	if len(set) == 0 {
+		return task, nil
+	}
+	statuses := []string{TaskScheduled, TaskInProgress}
+	if len(set) == 1 && p.Description != nil {
+		statuses = TaskStatuses // the description can always be edited
+	}
+	set["updated_at"] = t.now().UTC()
+	res := t.db.Gorm.WithContext(ctx).Model(&Task{}).Where("id = ? AND status IN ? AND deleted_at IS NULL", id, statuses).Updates(set)
+	if res.Error != nil {
+		return nil, fmt.Errorf("models: patch task %s: %w", id, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, Conflict("task %s is %s; only a scheduled or running task's configuration can change", id, task.Status)
+	}
+	return t.GetTask(ctx, id)
+}

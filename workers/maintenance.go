@@ -1,0 +1,46 @@
+// Package workers holds the asynq task types and handlers (rollout,
+// timeouts, expiry, maintenance) and the MQTT bridge.
+package workers
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"fleettasks/models"
+)
+
+// TypeLogMaintain keeps the device message log's daily partitions: creates
+// the coming days' and drops those past retention.
+const TypeLogMaintain = "log:maintain"
+
+// NewLogMaintainTask builds the maintenance task.
+func NewLogMaintainTask() *asynq.Task {
+	return asynq.NewTask(TypeLogMaintain, nil, asynq.Unique(30*time.Minute), asynq.MaxRetry(3))
+}
+
+// LogMaintainer handles TypeLogMaintain.
+type LogMaintainer struct {
+	DB        *models.DB
+	Retention time.Duration
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// ProcessTask creates a week of partitions ahead and drops old ones.
+func (m *LogMaintainer) ProcessTask(ctx context.Context, _ *asynq.Task) error {
+	now := m.Now()
+	if err := m.DB.EnsureMessagePartitions(ctx, now, 7); err != nil {
+		return err
+	}
+	dropped, err := m.DB.DropMessagePartitions(ctx, now.Add(-m.Retention))
+	if err != nil {
+		return err
+	}
+	if len(dropped) > 0 {
+		m.Log.Info("message log partitions dropped", "partitions", dropped)
+	}
+	return nil
+}
