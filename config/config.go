@@ -28,6 +28,16 @@ type Config struct {
 	MQTTShareGroup  string
 	LogRetentionDay int
 	OfflineAfter    time.Duration
+	// MQTTClientID names this process's broker sessions (persistent, so
+	// that unacknowledged device messages are redelivered after a crash);
+	// each process of a deployment needs its own.
+	MQTTClientID string
+	// MQTTIngestConns is how many connections share the ingest
+	// subscriptions (each has its own in-flight window at the broker).
+	MQTTIngestConns int
+	// DeviceRate is how many messages a second one device may send before
+	// it is answered 429.
+	DeviceRate int
 }
 
 // Error names the variable that is wrong and why.
@@ -104,6 +114,17 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c.OfflineAfter = time.Duration(offline) * time.Second
+	host, _ := os.Hostname()
+	c.MQTTClientID = get("FLEETTASKS_MQTT_CLIENT_ID", "fleettasks-"+c.MQTTShareGroup+"-"+host)
+	if len(c.MQTTClientID) > 60 || strings.ContainsAny(c.MQTTClientID, "/+#") {
+		return nil, &Error{"FLEETTASKS_MQTT_CLIENT_ID", "must be at most 60 characters without '/', '+' or '#'"}
+	}
+	if c.MQTTIngestConns, err = intVar(get, "FLEETTASKS_MQTT_INGEST_CONNS", 4, 1, 64); err != nil {
+		return nil, err
+	}
+	if c.DeviceRate, err = intVar(get, "FLEETTASKS_DEVICE_RATE", 20, 1, 100000); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -43,5 +43,8 @@ func routes(app *fiber.App, d Deps) {
 	api.Get("/tasks/:id/statistics", tasks.statistics)
 	api.Get("/tasks/:id/subtasks", tasks.subtasks)
 	api.Get("/tasks/:id/document", tasks.document)
+	api.Post("/tasks/:id/cancel", tasks.cancel)
+	api.Post("/tasks/:id/rerun", tasks.rerun)
+	api.Delete("/tasks/:id", tasks.delete)
 	api.Get("/devices/:pk/:dn/subtasks", tasks.deviceSubtasks)
 }

@@ -43,7 +43,7 @@ var applyUpdateSQL = `UPDATE subtasks s SET status = v.status,
 	status_details = coalesce(v.details::jsonb, s.status_details),
 	started_at = CASE WHEN v.status = 'IN_PROGRESS' THEN coalesce(s.started_at, $1) ELSE s.started_at END,
 	timeout_at = CASE WHEN v.status <> 'IN_PROGRESS' THEN NULL
-		WHEN s.started_at IS NULL AND t.in_progress_timeout_minutes IS NOT NULL THEN $1 + t.in_progress_timeout_minutes * interval '1 minute'
+		WHEN s.started_at IS NULL AND t.in_progress_timeout_minutes IS NOT NULL THEN $1 + t.in_progress_timeout_minutes * $8::interval
 		ELSE s.timeout_at END,
 	finished_at = CASE WHEN v.status = 'IN_PROGRESS' THEN NULL ELSE $1 END,
 	message = CASE WHEN v.status IN ('FAILED', 'REJECTED') THEN 'reported ' || v.status || ' by the device' ELSE '' END,
@@ -87,7 +87,7 @@ func (t *Tasks) ApplyUpdates(ctx context.Context, ups []DeviceUpdate) ([]UpdateR
 					round = append(round, i)
 				}
 			}
-			applied, err := applyRound(ctx, tx, now, ups, ids, round)
+			applied, err := applyRound(ctx, tx, now, t.timeoutUnit, ups, ids, round)
 			if err != nil {
 				return err
 			}
@@ -108,7 +108,7 @@ func (t *Tasks) ApplyUpdates(ctx context.Context, ups []DeviceUpdate) ([]UpdateR
 	return res, nil
 }
 
-func applyRound(ctx context.Context, tx pgx.Tx, now time.Time, ups []DeviceUpdate, ids []int64, round []int) (map[int]string, error) {
+func applyRound(ctx context.Context, tx pgx.Tx, now time.Time, unit time.Duration, ups []DeviceUpdate, ids []int64, round []int) (map[int]string, error) {
 	n := len(round)
 	ords, sids, devs := make([]int32, n), make([]int64, n), make([]int64, n)
 	statuses, progress, details := make([]string, n), make([]*int32, n), make([]*string, n)
@@ -124,7 +124,7 @@ func applyRound(ctx context.Context, tx pgx.Tx, now time.Time, ups []DeviceUpdat
 			details[j] = &d
 		}
 	}
-	rows, err := tx.Query(ctx, applyUpdateSQL, now, ords, sids, devs, statuses, progress, details)
+	rows, err := tx.Query(ctx, applyUpdateSQL, now, ords, sids, devs, statuses, progress, details, unit)
 	if err != nil {
 		return nil, err
 	}

@@ -14,11 +14,14 @@ type Tasks struct {
 	jobs  Jobs
 	log   *slog.Logger
 	now   func() time.Time
+	// timeoutUnit is what one "minute" of inProgressTimeoutMinutes lasts:
+	// a minute, shorter in tests.
+	timeoutUnit time.Duration
 }
 
 // NewTasks returns the task service.
 func NewTasks(db *DB, files *Files) *Tasks {
-	return &Tasks{db: db, files: files, jobs: noJobs{}, log: slog.Default(), now: time.Now}
+	return &Tasks{db: db, files: files, jobs: noJobs{}, log: slog.Default(), now: time.Now, timeoutUnit: time.Minute}
 }
 
 // SetClock replaces the service's clock (tests).
@@ -89,6 +92,9 @@ type noJobs struct{}
 func (noJobs) TaskCreated(context.Context, *Task) error { return nil }
 func (noJobs) TaskCancelled(context.Context, ID) error  { return nil }
 func (noJobs) TaskDeleted(context.Context, ID) error    { return nil }
+
+// SetTimeoutUnit shortens the in-progress timeout's minute (tests).
+func (t *Tasks) SetTimeoutUnit(d time.Duration) { t.timeoutUnit = d }
 
 // SetLogger sets where the service reports what it cannot return.
 func (t *Tasks) SetLogger(l *slog.Logger) { t.log = l }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 
 	"fleettasks/config"
+	"fleettasks/internal/app"
 	"fleettasks/models"
 )
 
@@ -18,14 +19,5 @@ func migrate(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []stri
 }
 
 func applyMigrations(ctx context.Context, db *models.DB, log *slog.Logger) error {
-	applied, err := db.Migrate(ctx)
-	if err != nil {
-		return err
-	}
-	v, err := db.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	log.Info("database schema is current", "version", v, "applied", applied)
-	return nil
+	return app.Migrate(ctx, db, log)
 }

@@ -9,6 +9,7 @@ import (
 
 	"fleettasks/config"
 	"fleettasks/handlers"
+	"fleettasks/internal/app"
 	"fleettasks/workers"
 )
 
@@ -28,14 +29,14 @@ func worker(ctx context.Context, cfg *config.Config, log *slog.Logger, _ []strin
 }
 
 func runParts(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate, http, work bool) error {
-	a, err := open(ctx, cfg, log, migrate)
+	a, err := app.Open(ctx, cfg, log, migrate)
 	if err != nil {
 		return err
 	}
-	defer a.close()
+	defer a.Close()
 	g, ctx := errgroup.WithContext(ctx)
 	if http {
-		server := handlers.New(a.handlerDeps())
+		server := handlers.New(a.HandlerDeps())
 		g.Go(func() error {
 			log.Info("listening", "addr", cfg.HTTPAddr, "console", "http://"+cfg.HTTPAddr+"/")
 			return server.Listen(cfg.HTTPAddr)
@@ -46,7 +47,7 @@ func runParts(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate
 		})
 	}
 	if work {
-		g.Go(func() error { return workers.Run(ctx, a.workerDeps()) })
+		g.Go(func() error { return workers.Run(ctx, a.WorkerDeps()) })
 	}
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {

@@ -27,7 +27,7 @@ func freeAddr(t *testing.T) string {
 // against the real services, and stops cleanly when its context ends.
 func TestServe(t *testing.T) {
 	addr := freeAddr(t)
-	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), "FLEETTASKS_HTTP_ADDR="+addr))
+	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), "FLEETTASKS_HTTP_ADDR="+addr, "FLEETTASKS_REDIS_URL="+testenv.RedisDB(t)))
 	if err != nil {
 		t.Fatal(err)
 	}

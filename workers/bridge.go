@@ -1,0 +1,162 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/redis/go-redis/v9"
+
+	"fleettasks/config"
+	"fleettasks/models"
+	"fleettasks/protocol"
+)
+
+var (
+	ingested = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "fleettasks_device_messages_total",
+		Help: "Device messages received by the bridge, by kind and outcome.",
+	}, []string{"kind", "outcome"})
+	batchSize = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "fleettasks_bridge_batch_size",
+		Help:    "Device messages handled per bridge batch.",
+		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
+	})
+	replyLatency = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "fleettasks_bridge_reply_seconds",
+		Help:    "From a device message's arrival to its reply being published.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+	})
+)
+
+// maxBatch bounds the device messages handled in one batch (one transaction
+// for all the updates in it).
+const maxBatch = 2000
+
+// Bridge is the MQTT ingest: it answers devices' get and update requests
+// and records notify_reply acknowledgements, in batches.
+type Bridge struct {
+	cfg     *config.Config
+	tasks   *models.Tasks
+	db      *models.DB
+	redis   *redis.Client
+	pub     *Publisher
+	logw    *LogWriter
+	log     *slog.Logger
+	in      chan mqtt.Message
+	subs    []mqtt.Client
+	devices *deviceCache
+	limiter *deviceLimiter
+	now     func() time.Time
+}
+
+// NewBridge builds the bridge; Run connects it and serves until ctx ends.
+func NewBridge(cfg *config.Config, db *models.DB, tasks *models.Tasks, rdb *redis.Client, pub *Publisher, logw *LogWriter, log *slog.Logger) *Bridge {
+	return &Bridge{
+		cfg: cfg, db: db, tasks: tasks, redis: rdb, pub: pub, logw: logw, log: log,
+		in:      make(chan mqtt.Message, 4*maxBatch),
+		devices: newDeviceCache(),
+		limiter: newDeviceLimiter(cfg.DeviceRate),
+		now:     time.Now,
+	}
+}
+
+// ingestKinds are the topics the bridge subscribes to.
+var ingestKinds = []string{protocol.KindGet, protocol.KindUpdate, protocol.KindNotifyReply}
+
+// Run subscribes (shared, QoS 1, manual acknowledgement) on
+// cfg.MQTTIngestConns connections and handles messages until ctx ends.
+func (b *Bridge) Run(ctx context.Context) error {
+	for k := 0; k < b.cfg.MQTTIngestConns; k++ {
+		opts := mqttOptions(b.cfg.MQTTURL, fmt.Sprintf("%s-in%d", b.cfg.MQTTClientID, k), b.log).
+			SetAutoAckDisabled(true).
+			SetOrderMatters(true).
+			SetOnConnectHandler(b.subscribe)
+		c := mqtt.NewClient(opts)
+		if err := connect(ctx, c); err != nil {
+			b.log.Warn("mqtt ingest not connected yet; it keeps trying", "err", err)
+		}
+		b.subs = append(b.subs, c)
+	}
+	defer func() {
+		for _, c := range b.subs {
+			c.Disconnect(1000)
+		}
+	}()
+	batch := make([]mqtt.Message, 0, maxBatch)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m := <-b.in:
+			batch = append(batch[:0], m)
+		}
+		// take what has arrived meanwhile, up to a batch
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case m := <-b.in:
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		b.handle(ctx, batch)
+	}
+}
+
+// subscribe (re)subscribes a connection to the shared ingest filters.
+func (b *Bridge) subscribe(c mqtt.Client) {
+	filters := map[string]byte{}
+	for _, kind := range ingestKinds {
+		filters[protocol.SharedFilter(b.cfg.MQTTShareGroup, kind)] = 1
+	}
+	tok := c.SubscribeMultiple(filters, func(_ mqtt.Client, m mqtt.Message) { b.in <- m })
+	if err := wait(tok, 10*time.Second); err != nil {
+		b.log.Error("mqtt subscribe failed", "err", err)
+		return
+	}
+	b.log.Info("mqtt ingest subscribed", "group", b.cfg.MQTTShareGroup)
+}
+
+// request is one device message on its way through a batch.
+type request struct {
+	msg     mqtt.Message
+	kind    string
+	ref     models.DeviceRef
+	device  models.ID
+	id      string // the request id, when one could be read
+	req     *protocol.Request
+	code    int
+	data    any
+	message string
+	subtask *models.ID
+	reply   []byte // the reply to send; nil for none
+	replay  bool   // reply is a stored answer to a retransmission
+}
+
+func (r *request) fail(code int, msg string) {
+	r.code, r.message, r.data = code, msg, map[string]any{}
+}
+
+func subtaskRef(taskID string) *models.ID {
+	if n, err := strconv.ParseInt(taskID, 10, 64); err == nil && n > 0 {
+		id := models.ID(n)
+		return &id
+	}
+	return nil
+}
+
+func parseUint(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
+
+func codeLabel(code int) string {
+	if code <= 0 {
+		return "replayed"
+	}
+	return strconv.Itoa(code)
+}

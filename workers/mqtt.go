@@ -1,0 +1,54 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+)
+
+// mqttOptions are the options every server connection to the broker shares:
+// a persistent session under a stable client id, automatic reconnects.
+func mqttOptions(broker, clientID string, log *slog.Logger) *mqtt.ClientOptions {
+	return mqtt.NewClientOptions().
+		AddBroker(broker).
+		SetClientID(clientID).
+		SetCleanSession(false).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(time.Second).
+		SetMaxReconnectInterval(5 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetWriteTimeout(10 * time.Second).
+		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
+			log.Warn("mqtt connection lost; reconnecting", "client", clientID, "err", err)
+		})
+}
+
+// connect connects c, waiting at most until ctx ends. With ConnectRetry
+// the client keeps trying in the background; this only reports the first
+// attempt's outcome.
+func connect(ctx context.Context, c mqtt.Client) error {
+	tok := c.Connect()
+	select {
+	case <-tok.Done():
+		if err := tok.Error(); err != nil {
+			return fmt.Errorf("workers: mqtt connect: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(10 * time.Second):
+		return fmt.Errorf("workers: mqtt connect: no answer from the broker in 10 s")
+	}
+}
+
+// wait waits for a token with a timeout.
+func wait(tok mqtt.Token, d time.Duration) error {
+	if !tok.WaitTimeout(d) {
+		return fmt.Errorf("workers: mqtt: no acknowledgement in %v", d)
+	}
+	return tok.Error()
+}

@@ -1,0 +1,121 @@
+package workers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/redis/go-redis/v9"
+
+	"fleettasks/models"
+	"fleettasks/protocol"
+)
+
+var (
+	notifiesSent = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "fleettasks_notifies_total",
+		Help: "Notifies published to devices, by sub-task status and result.",
+	}, []string{"status", "result"})
+	repliesSent = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "fleettasks_replies_total",
+		Help: "Replies to device requests, by kind and code.",
+	}, []string{"kind", "code"})
+)
+
+// notifySeqKey holds the global notify message id counter.
+const notifySeqKey = "fleettasks:notify-seq"
+
+// Publisher sends to devices: notifies (it is the models.Notifier) and
+// replies. It has its own broker connection.
+type Publisher struct {
+	client mqtt.Client
+	redis  *redis.Client
+	files  *models.Files
+	logw   *LogWriter
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// NewPublisher connects a publishing client with id clientID.
+func NewPublisher(ctx context.Context, broker, clientID string, rdb *redis.Client, files *models.Files, logw *LogWriter, log *slog.Logger) (*Publisher, error) {
+	c := mqtt.NewClient(mqttOptions(broker, clientID, log))
+	if err := connect(ctx, c); err != nil {
+		log.Warn("mqtt publisher not connected yet; it keeps trying", "err", err)
+	}
+	return &Publisher{client: c, redis: rdb, files: files, logw: logw, log: log, now: time.Now}, nil
+}
+
+// Close disconnects.
+func (p *Publisher) Close() { p.client.Disconnect(1000) }
+
+// Connected reports whether the publisher has a broker connection.
+func (p *Publisher) Connected() bool { return p.client.IsConnectionOpen() }
+
+// Notify publishes the notices with fresh message ids and waits for the
+// broker's acknowledgements (QoS 1) or the writes (QoS 0).
+func (p *Publisher) Notify(ctx context.Context, notices []models.Notice) ([]int64, []error) {
+	ids := make([]int64, len(notices))
+	errs := make([]error, len(notices))
+	last, err := p.redis.IncrBy(ctx, notifySeqKey, int64(len(notices))).Result()
+	if err != nil {
+		for i := range errs {
+			errs[i] = fmt.Errorf("workers: notify ids: %w", err)
+		}
+		return ids, errs
+	}
+	now := p.now()
+	toks := make([]mqtt.Token, len(notices))
+	logs := make([]models.LogEntry, 0, len(notices))
+	for i, n := range notices {
+		ids[i] = (last - int64(len(notices)) + 1 + int64(i)) % (1 << 32)
+		payload := protocol.Marshal(protocol.Notify{ID: strconv.FormatInt(ids[i], 10), Version: protocol.Version,
+			Params: protocol.NotifyParams{Task: p.wireTask(n.SubtaskID, n.Status, n.Document, n.File, now)}})
+		topic := protocol.Topic(n.ProductKey, n.DeviceName, protocol.KindNotify)
+		toks[i] = p.client.Publish(topic, n.QoS, false, payload)
+		sub := n.SubtaskID
+		logs = append(logs, models.LogEntry{Time: now, DeviceID: n.DeviceID, Direction: "c2d", Topic: topic,
+			MessageID: strconv.FormatInt(ids[i], 10), Payload: payload, SubtaskID: &sub})
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for i, tok := range toks {
+		if errs[i] = wait(tok, time.Until(deadline)); errs[i] != nil {
+			notifiesSent.WithLabelValues(notices[i].Status, "failed").Inc()
+			continue
+		}
+		notifiesSent.WithLabelValues(notices[i].Status, "ok").Inc()
+		p.logw.Add(logs[i])
+	}
+	return ids, errs
+}
+
+// wireTask is a sub-task as a notify or a detail reply carries it. SENT
+// (and detail) carry the job document and, when the task has a file, a
+// fresh 1-hour signed URL; CANCELLED and REMOVED carry empty objects.
+func (p *Publisher) wireTask(id models.ID, status string, doc []byte, file *models.NoticeFile, now time.Time) protocol.Task {
+	t := protocol.Task{TaskID: id.String(), Status: status, JobDocument: protocol.Empty}
+	if status == models.SubCancelled || status == models.SubRemoved {
+		t.JobFile = protocol.Empty
+		return t
+	}
+	if len(doc) > 0 {
+		t.JobDocument = protocol.Compact(doc)
+	}
+	if file != nil {
+		t.JobFile = protocol.Marshal(protocol.JobFile{
+			SignMethod: protocol.WireSignMethod(file.SignMethod),
+			Sign:       file.Sign,
+			FileURL:    p.files.SignedURL(file.FileID, now),
+		})
+	}
+	return t
+}
+
+// reply publishes one reply without waiting for the broker.
+func (p *Publisher) reply(topic string, qos byte, payload []byte) mqtt.Token {
+	return p.client.Publish(topic, qos, false, payload)
+}
