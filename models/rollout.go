@@ -40,8 +40,9 @@ func RolloutDue(epoch, now time.Time, rate int, sent int64) (due int64, newSent 
 // (SKIP LOCKED: a concurrent tick of the same task does nothing), sub-tasks
 // are claimed with FOR UPDATE SKIP LOCKED, notifies are published before the
 // commit, and only those published become SENT. It reports how many were
-// sent and how many are still queued.
-func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, err error) {
+// sent and when the next one is due (zero when there is nothing more to
+// send or the tick could not run).
+func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, next time.Time, err error) {
 	now := t.now().UTC()
 	err = pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
 		var (
@@ -66,6 +67,7 @@ func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, e
 		}
 		due, count := RolloutDue(*epoch, now, rate, count)
 		if due <= 0 {
+			next = nextDue(*epoch, rate, count)
 			return nil
 		}
 		notices, err := claimQueued(ctx, tx, id, due)
@@ -99,10 +101,18 @@ func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, e
 			}
 		}
 		sent = len(okIDs)
+		if sent == len(notices) {
+			next = nextDue(*epoch, rate, count+int64(sent))
+		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET rollout_epoch = $2, rollout_sent = $3 WHERE id = $1`, id, *epoch, count+int64(sent))
 		return err
 	})
-	return sent, err
+	return sent, next, err
+}
+
+// nextDue is when the sub-task after the first sent ones is due.
+func nextDue(epoch time.Time, rate int, sent int64) time.Time {
+	return epoch.Add(time.Duration(float64(sent) * 60 / float64(rate) * float64(time.Second)))
 }
 
 // claimQueued locks up to limit QUEUED sub-tasks of a task, oldest first.

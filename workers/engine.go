@@ -59,14 +59,40 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 	return nil
 }
 
-// Tick sends one task's due sub-tasks.
+// tickSpan is how long one tick keeps sending: about the second until the
+// scan enqueues the next one. Within it, each sub-task goes out at its own
+// due time (in steps of at least tickStep), so a small rate is spread evenly
+// and a large one goes in ten batches a second.
+const (
+	tickSpan = 950 * time.Millisecond
+	tickStep = 100 * time.Millisecond
+)
+
+// Tick sends one task's due sub-tasks over the next second.
 func (e *Engine) Tick(ctx context.Context, t *asynq.Task) error {
 	p, err := readPayload(t)
 	if err != nil {
 		return err
 	}
-	_, err = e.Tasks.RolloutTick(ctx, p.TaskID, e.Notifier)
-	return err
+	end := time.Now().Add(tickSpan)
+	for {
+		_, next, err := e.Tasks.RolloutTick(ctx, p.TaskID, e.Notifier)
+		if err != nil || next.IsZero() {
+			return err
+		}
+		wait := time.Until(next)
+		if wait < tickStep {
+			wait = tickStep
+		}
+		if time.Now().Add(wait).After(end) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Start starts a scheduled task and its rollout.

@@ -68,7 +68,24 @@ func newStack(t *testing.T, overrides ...string) *stack {
 	go web.Listener(l)
 	t.Cleanup(func() { web.Shutdown() })
 	s.start()
+	s.waitReady()
 	return s
+}
+
+// waitReady waits until the bridge answers: a probe device of its own
+// product asks $list until a reply comes.
+func (s *stack) waitReady() {
+	s.t.Helper()
+	testenv.SeedDevices(s.t, s.app.DB, s.pk+"probe", 1)
+	probe := newRawDevice(s.t, s.pk+"probe", "d1")
+	for i := 0; i < 100; i++ {
+		id := strconv.Itoa(i + 1)
+		probe.publish(protocol.KindGet, 1, `{"id":"`+id+`","version":"1.0","params":{"taskId":"$list"}}`)
+		if _, ok := probe.waitReply(protocol.KindGetReply, id, 300*time.Millisecond); ok {
+			return
+		}
+	}
+	s.t.Fatal("the bridge never answered")
 }
 
 // start runs the workers until the test ends (or the returned stop).
