@@ -29,9 +29,10 @@ import (
 // stack is a running engine (workers, bridge) on this test's own
 // database, Redis database and share group, against the real broker.
 type stack struct {
-	t   *testing.T
-	app *app.App
-	pk  string
+	t      *testing.T
+	app    *app.App
+	pk     string
+	broker string
 }
 
 func logger() *slog.Logger {
@@ -43,12 +44,18 @@ func logger() *slog.Logger {
 
 func newStack(t *testing.T, overrides ...string) *stack {
 	t.Helper()
+	return newStackOn(t, testenv.MQTTURL(), overrides...)
+}
+
+// newStackOn is newStack against another broker.
+func newStackOn(t *testing.T, broker string, overrides ...string) *stack {
+	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	env := append([]string{"FLEETTASKS_REDIS_URL=" + testenv.RedisDB(t), "FLEETTASKS_MQTT_CLIENT_ID=ft-" + testenv.ID(),
-		"FLEETTASKS_MQTT_INGEST_CONNS=2", "FLEETTASKS_PUBLIC_URL=http://" + l.Addr().String()}, overrides...)
+		"FLEETTASKS_MQTT_INGEST_CONNS=2", "FLEETTASKS_PUBLIC_URL=http://" + l.Addr().String(), "FLEETTASKS_MQTT_URL=" + broker}, overrides...)
 	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), env...))
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func newStack(t *testing.T, overrides ...string) *stack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, app: a, pk: testenv.Prefix(t)}
+	s := &stack{t: t, app: a, pk: testenv.Prefix(t), broker: broker}
 	t.Cleanup(a.Close)
 	// the console and API, for the signed download URLs of notifies
 	web := handlers.New(a.HandlerDeps())
@@ -77,7 +84,7 @@ func newStack(t *testing.T, overrides ...string) *stack {
 func (s *stack) waitReady() {
 	s.t.Helper()
 	testenv.SeedDevices(s.t, s.app.DB, s.pk+"probe", 1)
-	probe := newRawDevice(s.t, s.pk+"probe", "d1")
+	probe := newRawDeviceOn(s.t, s.broker, s.pk+"probe", "d1")
 	for i := 0; i < 100; i++ {
 		id := strconv.Itoa(i + 1)
 		probe.publish(protocol.KindGet, 1, `{"id":"`+id+`","version":"1.0","params":{"taskId":"$list"}}`)
@@ -175,9 +182,14 @@ type rawDevice struct {
 
 func newRawDevice(t *testing.T, pk, dn string) *rawDevice {
 	t.Helper()
+	return newRawDeviceOn(t, testenv.MQTTURL(), pk, dn)
+}
+
+func newRawDeviceOn(t *testing.T, broker, pk, dn string) *rawDevice {
+	t.Helper()
 	d := &rawDevice{t: t, pk: pk, dn: dn, got: map[string][]mqtt.Message{}}
 	d.seq.Store(100)
-	opts := mqtt.NewClientOptions().AddBroker(testenv.MQTTURL()).SetClientID("raw-" + pk + "-" + dn + "-" + testenv.ID()).
+	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID("raw-" + pk + "-" + dn + "-" + testenv.ID()).
 		SetCleanSession(true).SetAutoReconnect(true)
 	d.c = mqtt.NewClient(opts)
 	if tok := d.c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

@@ -1,0 +1,83 @@
+package testenv
+
+import (
+	"encoding/json"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"fleettasks/protocol"
+)
+
+// Notifies counts the notifies the devices of one product receive, by
+// sub-task id and status. It resubscribes after a reconnect.
+type Notifies struct {
+	mu     sync.Mutex
+	counts map[string]int // "taskId status" -> times received
+}
+
+// ListenNotifies subscribes to every notify of product pk on broker.
+func ListenNotifies(t testing.TB, broker, pk string) *Notifies {
+	t.Helper()
+	n := &Notifies{counts: map[string]int{}}
+	filter := "/sys/" + pk + "/+/thing/job/" + protocol.KindNotify
+	handler := func(_ mqtt.Client, m mqtt.Message) {
+		var msg struct {
+			Params struct {
+				Task protocol.Task `json:"task"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(m.Payload(), &msg) == nil {
+			n.mu.Lock()
+			n.counts[msg.Params.Task.TaskID+" "+msg.Params.Task.Status]++
+			n.mu.Unlock()
+		}
+	}
+	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID("notifies-" + pk + "-" + ID()).
+		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
+		SetMaxReconnectInterval(time.Second).
+		SetOnConnectHandler(func(c mqtt.Client) { c.Subscribe(filter, 1, handler).WaitTimeout(10 * time.Second) })
+	c := mqtt.NewClient(opts)
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("testenv: notify listener: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return n
+}
+
+// Distinct is how many sub-tasks got a notify with status at least once.
+func (n *Notifies) Distinct(status string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	k := 0
+	for key := range n.counts {
+		if len(key) > len(status) && key[len(key)-len(status):] == status {
+			k++
+		}
+	}
+	return k
+}
+
+// Total is how many notifies arrived in all.
+func (n *Notifies) Total() int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	t := 0
+	for _, c := range n.counts {
+		t += c
+	}
+	return t
+}
+
+// MQTTClient is a connected plain client for publishing in tests.
+func MQTTClient(t testing.TB, broker string) mqtt.Client {
+	t.Helper()
+	c := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("test-" + ID()).SetCleanSession(true))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("testenv: mqtt client: %v", tok.Error())
+	}
+	t.Cleanup(func() { c.Disconnect(100) })
+	return c
+}
