@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
