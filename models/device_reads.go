@@ -124,7 +124,7 @@ func (db *DB) LookupDevices(ctx context.Context, refs []DeviceRef) (map[DeviceRe
 // few seconds per device, to spare writes).
 func (db *DB) TouchDevices(ctx context.Context, ids []int64, now time.Time) error {
 	_, err := db.Pool.Exec(ctx, `UPDATE devices SET last_seen = $2 WHERE id = ANY($1)
-		AND (last_seen IS NULL OR last_seen < $2 - interval '5 seconds')`, ids, now)
+		AND (last_seen IS NULL OR last_seen < $2::timestamptz - interval '5 seconds')`, ids, now)
 	if err != nil {
 		return fmt.Errorf("models: touch %d devices: %w", len(ids), err)
 	}

@@ -8,6 +8,7 @@ import (
 // Notice is one notify to push to a device: its sub-task was SENT,
 // CANCELLED or REMOVED.
 type Notice struct {
+	MessageID  int64 // the notify's id, unique per device
 	SubtaskID  ID
 	DeviceID   ID
 	ProductKey string
@@ -25,9 +26,11 @@ type NoticeFile struct {
 	Sign       string
 }
 
-// Notifier publishes notifies to devices (the MQTT bridge). For each notice
-// it returns the message id used, or an error when the publish failed (the
-// sub-task then stays where it was, to be tried again).
+// Notifier publishes notifies to devices (the MQTT side of the workers).
 type Notifier interface {
-	Notify(ctx context.Context, notices []Notice) (ids []int64, errs []error)
+	// NotifyIDs reserves n message ids.
+	NotifyIDs(ctx context.Context, n int) ([]int64, error)
+	// Publish sends the notices and reports, for each, whether the broker
+	// took it.
+	Publish(ctx context.Context, notices []Notice) []error
 }

@@ -147,7 +147,16 @@ func (t *Tasks) stopBatch(ctx context.Context, id ID, n Notifier, limit int, sta
 		nids := make([]*int64, len(all))
 		failed := make([]bool, len(all))
 		if len(notices) > 0 {
-			msgIDs, errs := n.Notify(ctx, notices)
+			msgIDs, err := n.NotifyIDs(ctx, len(notices))
+			if err != nil {
+				return err
+			}
+			for j := range notices {
+				notices[j].MessageID = msgIDs[j]
+			}
+			// published before the commit: the sub-tasks are locked, and a
+			// device that answers at once is refused as the task has ended
+			errs := n.Publish(ctx, notices)
 			for j, i := range told {
 				if errs[j] != nil {
 					failed[i] = true // left for the next batch

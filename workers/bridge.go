@@ -76,7 +76,10 @@ func (b *Bridge) Run(ctx context.Context) error {
 		opts := mqttOptions(b.cfg.MQTTURL, fmt.Sprintf("%s-in%d", b.cfg.MQTTClientID, k), b.log).
 			SetAutoAckDisabled(true).
 			SetOrderMatters(true).
-			SetOnConnectHandler(b.subscribe)
+			SetOnConnectHandler(b.subscribe).
+			// a resumed session's queued messages arrive before the
+			// subscription's route is registered: route them here too
+			SetDefaultPublishHandler(b.receive)
 		c := mqtt.NewClient(opts)
 		if err := connect(ctx, c); err != nil {
 			b.log.Warn("mqtt ingest not connected yet; it keeps trying", "err", err)
@@ -116,13 +119,17 @@ func (b *Bridge) subscribe(c mqtt.Client) {
 	for _, kind := range ingestKinds {
 		filters[protocol.SharedFilter(b.cfg.MQTTShareGroup, kind)] = 1
 	}
-	tok := c.SubscribeMultiple(filters, func(_ mqtt.Client, m mqtt.Message) { b.in <- m })
+	tok := c.SubscribeMultiple(filters, b.receive)
 	if err := wait(tok, 10*time.Second); err != nil {
 		b.log.Error("mqtt subscribe failed", "err", err)
 		return
 	}
 	b.log.Info("mqtt ingest subscribed", "group", b.cfg.MQTTShareGroup)
 }
+
+// receive queues a device message for the batch loop (blocking when it is
+// full: the broker then holds back, within its in-flight window).
+func (b *Bridge) receive(_ mqtt.Client, m mqtt.Message) { b.in <- m }
 
 // request is one device message on its way through a batch.
 type request struct {

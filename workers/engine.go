@@ -42,6 +42,9 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 			return err
 		}
 	}
+	if _, err := e.Tasks.RepublishPending(ctx, e.Notifier, 5*time.Second, 5000); err != nil {
+		return err
+	}
 	cancelled, deleted, err := e.Tasks.Stopping(ctx)
 	if err != nil {
 		return err

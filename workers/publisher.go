@@ -56,30 +56,36 @@ func (p *Publisher) Close() { p.client.Disconnect(1000) }
 // Connected reports whether the publisher has a broker connection.
 func (p *Publisher) Connected() bool { return p.client.IsConnectionOpen() }
 
-// Notify publishes the notices with fresh message ids and waits for the
-// broker's acknowledgements (QoS 1) or the writes (QoS 0).
-func (p *Publisher) Notify(ctx context.Context, notices []models.Notice) ([]int64, []error) {
-	ids := make([]int64, len(notices))
-	errs := make([]error, len(notices))
-	last, err := p.redis.IncrBy(ctx, notifySeqKey, int64(len(notices))).Result()
+// NotifyIDs reserves n notify message ids from a counter shared by every
+// worker of the deployment (modulo 2^32: unique per device for as long as
+// anyone remembers).
+func (p *Publisher) NotifyIDs(ctx context.Context, n int) ([]int64, error) {
+	last, err := p.redis.IncrBy(ctx, notifySeqKey, int64(n)).Result()
 	if err != nil {
-		for i := range errs {
-			errs[i] = fmt.Errorf("workers: notify ids: %w", err)
-		}
-		return ids, errs
+		return nil, fmt.Errorf("workers: notify ids: %w", err)
 	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i] = (last - int64(n) + 1 + int64(i)) % (1 << 32)
+	}
+	return ids, nil
+}
+
+// Publish publishes the notices and waits for the broker's
+// acknowledgements (QoS 1) or the writes (QoS 0).
+func (p *Publisher) Publish(ctx context.Context, notices []models.Notice) []error {
+	errs := make([]error, len(notices))
 	now := p.now()
 	toks := make([]mqtt.Token, len(notices))
-	logs := make([]models.LogEntry, 0, len(notices))
+	logs := make([]models.LogEntry, len(notices))
 	for i, n := range notices {
-		ids[i] = (last - int64(len(notices)) + 1 + int64(i)) % (1 << 32)
-		payload := protocol.Marshal(protocol.Notify{ID: strconv.FormatInt(ids[i], 10), Version: protocol.Version,
+		id := strconv.FormatInt(n.MessageID, 10)
+		payload := protocol.Marshal(protocol.Notify{ID: id, Version: protocol.Version,
 			Params: protocol.NotifyParams{Task: p.wireTask(n.SubtaskID, n.Status, n.Document, n.File, now)}})
 		topic := protocol.Topic(n.ProductKey, n.DeviceName, protocol.KindNotify)
 		toks[i] = p.client.Publish(topic, n.QoS, false, payload)
 		sub := n.SubtaskID
-		logs = append(logs, models.LogEntry{Time: now, DeviceID: n.DeviceID, Direction: "c2d", Topic: topic,
-			MessageID: strconv.FormatInt(ids[i], 10), Payload: payload, SubtaskID: &sub})
+		logs[i] = models.LogEntry{Time: now, DeviceID: n.DeviceID, Direction: "c2d", Topic: topic, MessageID: id, Payload: payload, SubtaskID: &sub}
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for i, tok := range toks {
@@ -90,7 +96,7 @@ func (p *Publisher) Notify(ctx context.Context, notices []models.Notice) ([]int6
 		notifiesSent.WithLabelValues(notices[i].Status, "ok").Inc()
 		p.logw.Add(logs[i])
 	}
-	return ids, errs
+	return errs
 }
 
 // wireTask is a sub-task as a notify or a detail reply carries it. SENT

@@ -183,7 +183,7 @@ func TestWorkerKilledDuringUpdates(t *testing.T) {
 	t.Logf("killed the worker with %d of %d updates applied", stats().Succeeded, n)
 	<-done
 	startProcess(t, env, "worker")
-	waitFor(t, 60*time.Second, "every update applied", func() bool { return stats().Succeeded == n })
+	waitFor(t, 60*time.Second, "every update applied", func() bool { st := stats(); t.Logf("succeeded %d", st.Succeeded); return st.Succeeded == n })
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {

@@ -21,6 +21,8 @@ commands:
   web       console and API only
   worker    asynq workers (and, from the engine on, the MQTT bridge) only
   migrate   apply pending database migrations and exit
+  bench     run the benchmark of BENCHMARKS.md (own database and Redis db)
+  simulate  run simulated devices: --product PK --devices N [--register] [--behaviour succeed|fail|reject|hang|mixed]
 
 configuration comes from FLEETTASKS_* environment variables (see README).`
 
@@ -38,10 +40,12 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 0
 	}
 	commands := map[string]func(context.Context, *config.Config, *slog.Logger, []string) error{
-		"serve":   serve,
-		"web":     web,
-		"worker":  worker,
-		"migrate": migrate,
+		"serve":    serve,
+		"web":      web,
+		"worker":   worker,
+		"migrate":  migrate,
+		"bench":    bench,
+		"simulate": simulate,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

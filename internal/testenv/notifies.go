@@ -81,3 +81,10 @@ func MQTTClient(t testing.TB, broker string) mqtt.Client {
 	t.Cleanup(func() { c.Disconnect(100) })
 	return c
 }
+
+// Has reports whether sub-task taskID got a notify with status.
+func (n *Notifies) Has(taskID, status string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.counts[taskID+" "+status] > 0
+}

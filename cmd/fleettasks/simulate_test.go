@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"fleettasks/config"
+	"fleettasks/internal/testenv"
+	"fleettasks/models"
+)
+
+func TestSimulateFlagErrors(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--devices", "3"}, "--product is required"},
+		{[]string{"--product", "p"}, "--devices 0"},
+		{[]string{"--product", "p", "--devices", "-2"}, "--devices -2"},
+		{[]string{"--product", "p", "--devices", "3", "--behaviour", "explode"}, `behaviour "explode"`},
+		{[]string{"--product", "p", "--devices", "3", "--work", "-1s"}, "--work -1s"},
+		{[]string{"--product", "p", "--devices", "3", "--work", "soon"}, "invalid value"},
+		{[]string{"--product", "p", "--devices", "3", "--prefix", ""}, "--prefix"},
+		{[]string{"--product", "p", "--devices", "3", "extra"}, `unexpected argument "extra"`},
+		{[]string{"--colour", "red"}, "flag provided but not defined: -colour"},
+	}
+	for _, tc := range cases {
+		_, err := parseSimulateFlags(tc.args, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: err %v, want it to mention %q", tc.args, err, tc.want)
+		}
+	}
+	f, err := parseSimulateFlags([]string{"--product", "p", "--devices", "3", "--behaviour", "mixed", "--work", "10ms"}, io.Discard)
+	if err != nil || f.prefix != "d" || f.devices != 3 || f.behaviour != "mixed" || f.work != 10*time.Millisecond {
+		t.Fatalf("%+v, %v", f, err)
+	}
+}
+
+func TestSimulateCommandUsage(t *testing.T) {
+	var out strings.Builder
+	if code := run([]string{"simulate", "--devices", "2"}, testenv.Env(t, ""), &out); code != 1 || !strings.Contains(out.String(), "--product is required") {
+		t.Fatalf("exit %d, output %q", code, out.String())
+	}
+}
+
+// --register creates the product and only the missing devices: a second
+// run with more devices adds the rest.
+func TestSimulateRegistersMissingDevices(t *testing.T) {
+	t.Parallel()
+	url := testenv.DatabaseURL(t)
+	cfg, err := config.Load(testenv.Env(t, url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk := testenv.Prefix(t)
+	count := func() int {
+		db, err := models.Open(context.Background(), url)
+		if err != nil {
+			return -1
+		}
+		defer db.Close()
+		var n int
+		if db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM devices WHERE product_key = $1`, pk).Scan(&n) != nil {
+			return -1
+		}
+		return n
+	}
+	log := slog.New(slog.DiscardHandler)
+	for _, n := range []int{5, 8} {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- simulate(ctx, cfg, log, []string{"--product", pk, "--devices", strconv.Itoa(n), "--register", "--work", "10ms"})
+		}()
+		deadline := time.Now().Add(20 * time.Second)
+		for count() != n {
+			select {
+			case err := <-done:
+				t.Fatalf("simulate --devices %d stopped: %v", n, err)
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("--devices %d: %d devices registered", n, count())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatalf("simulate --devices %d: %v", n, err)
+		}
+	}
+}

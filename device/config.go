@@ -1,0 +1,84 @@
+package device
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"fleettasks/protocol"
+)
+
+// Config describes one device connecting with its own MQTT connection.
+type Config struct {
+	BrokerURL  string // tcp://host:1883, ssl://..., ws://...
+	ProductKey string
+	DeviceName string
+	ClientID   string // MQTT client id; default "<ProductKey>.<DeviceName>"
+
+	// CleanSession false (the default) keeps the broker session, so QoS 1
+	// notifies published while the device was offline are delivered when
+	// it comes back.
+	CleanSession bool
+
+	QoS            byte          // QoS of requests (get, update, notify_reply); default 1
+	RequestTimeout time.Duration // wait for a reply before retransmitting; default 10s
+	Retries        int           // retransmissions of a request, same id; default 3, negative for none
+
+	// OnNotify is called for each notify (SENT, CANCELLED, REMOVED), one
+	// at a time and in arrival order, after the notify_reply was sent. It
+	// runs on the device's own goroutine and may call the client's methods.
+	OnNotify func(Notify)
+	// OnResume is called after every connect and reconnect with the
+	// device's executable sub-tasks ($list, oldest first), so that work
+	// pushed while the device was offline is not lost.
+	OnResume func([]protocol.ListItem)
+
+	HTTPClient *http.Client // for Download; default http.DefaultClient
+	Logger     *slog.Logger // default: discard
+}
+
+// settings are the per-device values a Config and a FleetConfig share.
+type settings struct {
+	qos     byte
+	timeout time.Duration
+	retries int
+	http    *http.Client
+	log     *slog.Logger
+}
+
+func newSettings(qos byte, timeout time.Duration, retries int, hc *http.Client, log *slog.Logger) (settings, error) {
+	s := settings{qos: qos, timeout: timeout, retries: retries, http: hc, log: log}
+	if qos > 1 {
+		return s, fmt.Errorf("QoS %d: use 0 or 1", qos)
+	}
+	if s.timeout <= 0 {
+		s.timeout = 10 * time.Second
+	}
+	switch {
+	case s.retries == 0:
+		s.retries = 3
+	case s.retries < 0:
+		s.retries = 0
+	}
+	if s.http == nil {
+		s.http = http.DefaultClient
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return s, nil
+}
+
+// checkName rejects what cannot be one level of an MQTT topic.
+func checkName(what, s string) error {
+	if s == "" {
+		return fmt.Errorf("%s is required", what)
+	}
+	if strings.ContainsAny(s, "/+#") {
+		return fmt.Errorf("%s %q must not contain '/', '+' or '#'", what, s)
+	}
+	return nil
+}
