@@ -10,14 +10,14 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// maxTickBatch bounds the sub-tasks one rollout tick sends.
+// maxTickBatch bounds the sub-tasks one rollout step sends.
 const maxTickBatch = 10_000
 
 // RolloutDue computes how many sub-tasks a rollout may send at now. The
 // n-th sub-task (from 0) since epoch is due at epoch + n*60s/rate, so small
-// rates spread evenly and large ones go in per-second batches. A backlog of
-// more than one second's worth (a worker was down) is forgiven rather than
-// sent in a burst; the returned sent is the adjusted count.
+// rates spread evenly and large ones go in batches. A backlog of more than
+// one second's worth (a worker was down) is forgiven rather than sent in a
+// burst; the returned sent is the adjusted count.
 func RolloutDue(epoch, now time.Time, rate int, sent int64) (due int64, newSent int64) {
 	elapsed := now.Sub(epoch).Seconds()
 	if elapsed < 0 {
@@ -35,20 +35,26 @@ func RolloutDue(epoch, now time.Time, rate int, sent int64) (due int64, newSent 
 	return due, sent
 }
 
+// nextDue is when the sub-task after the first sent ones is due.
+func nextDue(epoch time.Time, rate int, sent int64) time.Time {
+	return epoch.Add(time.Duration(float64(sent) * 60 / float64(rate) * float64(time.Second)))
+}
+
 // RolloutTick sends the sub-tasks of task id that are due under its rate.
-// One transaction locks the task row (SKIP LOCKED: a concurrent tick of the
-// same task does nothing), claims due QUEUED sub-tasks (FOR UPDATE SKIP
-// LOCKED) and commits them SENT with notify_pending set; only then are the
-// notifies published, so that a device answering at once finds its sub-task
-// SENT. A failed publish returns the sub-task to QUEUED; a worker that dies
-// before it knows leaves notify_pending set, and the scan publishes those
-// again (RepublishPending). It reports how many were sent and when the next
-// one is due (zero when there is nothing more to send or the tick did not
-// run).
+// One transaction locks the task row (SKIP LOCKED: a concurrent step of the
+// same task does nothing), moves the due QUEUED sub-tasks to SENT in one
+// statement (claimed FOR UPDATE SKIP LOCKED) and records them as a notify
+// batch; only after the commit are the notifies published, so that a device
+// answering at once finds its sub-task SENT. A failed publish returns the
+// sub-task to QUEUED; a batch left behind by a worker that died before it
+// knew is published again by the scan (RepublishPending). It reports how
+// many were sent and when the next one is due (zero when there is nothing
+// more to send or the step did not run).
 func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, next time.Time, err error) {
 	now := t.now().UTC()
 	var (
 		notices []Notice
+		batch   int64
 		epoch   time.Time
 		rate    int
 		count   int64
@@ -65,7 +71,7 @@ func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, n
 			FROM tasks WHERE id = $1 AND status = 'IN_PROGRESS' AND deleted_at IS NULL FOR UPDATE SKIP LOCKED`, id).
 			Scan(&rate, &qos, &ep, &count, &doc, &fileID, &signM)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // not running, or another tick has it
+			return nil // not running, or another step has it
 		} else if err != nil {
 			return err
 		}
@@ -79,7 +85,11 @@ func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, n
 			next = nextDue(epoch, rate, count)
 			return nil
 		}
-		if notices, err = claimQueued(ctx, tx, id, due); err != nil || len(notices) == 0 {
+		msgIDs, err := n.NotifyIDs(ctx, int(due))
+		if err != nil {
+			return err
+		}
+		if notices, err = sendQueued(ctx, tx, id, now, msgIDs); err != nil || len(notices) == 0 {
 			return err
 		}
 		var file *NoticeFile
@@ -90,19 +100,13 @@ func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, n
 			}
 			file = &NoticeFile{FileID: f.ID, SignMethod: *signM, Sign: f.Sign(*signM)}
 		}
-		msgIDs, err := n.NotifyIDs(ctx, len(notices))
-		if err != nil {
-			return err
-		}
 		ids := make([]int64, len(notices))
 		for i := range notices {
-			notices[i].MessageID, notices[i].Status, notices[i].QoS = msgIDs[i], SubSent, qos
-			notices[i].Document, notices[i].File = []byte(doc), file
+			notices[i].Status, notices[i].QoS, notices[i].Document, notices[i].File = SubSent, qos, []byte(doc), file
 			ids[i] = int64(notices[i].SubtaskID)
 		}
-		if _, err := tx.Exec(ctx, `UPDATE subtasks s SET status = 'SENT', sent_at = $2, updated_at = $2, notify_id = v.nid, notify_pending = true
-			FROM unnest($3::bigint[], $4::bigint[]) AS v(id, nid)
-			WHERE s.task_id = $1 AND s.id = v.id AND s.status = 'QUEUED'`, id, now, ids, msgIDs); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO notify_batches (task_id, subtask_ids, created_at) VALUES ($1, $2, $3) RETURNING id`,
+			id, ids, now).Scan(&batch); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET rollout_epoch = $2, rollout_sent = $3 WHERE id = $1`, id, epoch, count+int64(len(notices)))
@@ -114,110 +118,118 @@ func (t *Tasks) RolloutTick(ctx context.Context, id ID, n Notifier) (sent int, n
 		}
 		return 0, next, err
 	}
+	ok, err := t.publishBatch(ctx, n, id, batch, notices)
+	if err != nil {
+		return ok, time.Time{}, err
+	}
+	if ok == len(notices) {
+		next = nextDue(epoch, rate, count+int64(ok))
+	}
+	return ok, next, nil
+}
+
+// sendQueued moves up to len(msgIDs) QUEUED sub-tasks of a task, oldest
+// first, to SENT with those notify ids, and returns them as notices.
+func sendQueued(ctx context.Context, tx pgx.Tx, taskID ID, now time.Time, msgIDs []int64) ([]Notice, error) {
+	rows, err := tx.Query(ctx, `UPDATE subtasks s SET status = 'SENT', sent_at = $2, updated_at = $2, notify_id = c.nid
+		FROM (SELECT id, ($3::bigint[])[row_number() OVER (ORDER BY id)] AS nid FROM (SELECT id FROM subtasks
+			WHERE task_id = $1 AND status = 'QUEUED' ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) claimed) c
+		WHERE s.task_id = $1 AND s.id = c.id
+		RETURNING s.id, s.device_id, s.product_key, s.device_name, s.notify_id`, taskID, now, msgIDs, len(msgIDs))
+	if err != nil {
+		return nil, fmt.Errorf("models: send queued sub-tasks of task %s: %w", taskID, err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
+		var x Notice
+		err := r.Scan(&x.SubtaskID, &x.DeviceID, &x.ProductKey, &x.DeviceName, &x.MessageID)
+		return x, err
+	})
+}
+
+// publishBatch publishes a committed notify batch, puts the sub-tasks whose
+// notify the broker refused back in the queue, and forgets the batch.
+func (t *Tasks) publishBatch(ctx context.Context, n Notifier, taskID ID, batch int64, notices []Notice) (int, error) {
 	errs := n.Publish(ctx, notices)
-	var ok, failed []int64
+	var failed []int64
 	for i, e := range errs {
-		if e == nil {
-			ok = append(ok, int64(notices[i].SubtaskID))
-		} else {
+		if e != nil {
 			failed = append(failed, int64(notices[i].SubtaskID))
 		}
 	}
-	if err := t.settlePublished(ctx, id, ok, failed); err != nil {
-		return len(ok), time.Time{}, err
-	}
-	if len(failed) == 0 {
-		next = nextDue(epoch, rate, count+int64(len(ok)))
-	}
-	return len(ok), next, nil
-}
-
-// settlePublished clears notify_pending of the sub-tasks whose notify the
-// broker took and puts those it refused back in the queue.
-func (t *Tasks) settlePublished(ctx context.Context, taskID ID, ok, failed []int64) error {
-	return pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
-		if len(ok) > 0 {
-			if _, err := tx.Exec(ctx, `UPDATE subtasks SET notify_pending = false WHERE task_id = $1 AND id = ANY($2) AND notify_pending`,
-				taskID, ok); err != nil {
-				return fmt.Errorf("models: settle notifies of task %s: %w", taskID, err)
+	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		// losing this commit in a database crash only means publishing
+		// the batch again: no need to wait for the disk
+		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+			return err
+		}
+		if len(failed) > 0 {
+			tag, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'QUEUED', sent_at = NULL, notify_id = NULL
+				WHERE task_id = $1 AND id = ANY($2) AND status = 'SENT'`, taskID, failed)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE tasks SET rollout_sent = greatest(rollout_sent - $2, 0) WHERE id = $1`, taskID, tag.RowsAffected()); err != nil {
+				return err
 			}
 		}
-		if len(failed) == 0 {
-			return nil
-		}
-		tag, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'QUEUED', sent_at = NULL, notify_id = NULL, notify_pending = false
-			WHERE task_id = $1 AND id = ANY($2) AND status = 'SENT' AND notify_pending`, taskID, failed)
-		if err != nil {
-			return fmt.Errorf("models: requeue unpublished sub-tasks of task %s: %w", taskID, err)
-		}
-		_, err = tx.Exec(ctx, `UPDATE tasks SET rollout_sent = greatest(rollout_sent - $2, 0) WHERE id = $1`, taskID, tag.RowsAffected())
+		_, err := tx.Exec(ctx, `DELETE FROM notify_batches WHERE id = $1`, batch)
 		return err
 	})
+	if err != nil {
+		return 0, fmt.Errorf("models: settle notify batch of task %s: %w", taskID, err)
+	}
+	return len(notices) - len(failed), nil
 }
 
-// RepublishPending publishes again the notifies of SENT sub-tasks whose
-// publish was never confirmed (a worker died between the commit and the
-// broker's acknowledgement), with their original message ids.
-func (t *Tasks) RepublishPending(ctx context.Context, n Notifier, olderThan time.Duration, limit int) (int, error) {
-	rows, err := t.db.Pool.Query(ctx, `SELECT s.task_id, s.id, s.device_id, s.product_key, s.device_name, s.notify_id, t.qos,
-		t.job_document::text, t.job_file_id, t.sign_method, CASE t.sign_method WHEN 'MD5' THEN f.md5 ELSE f.sha256 END
-		FROM subtasks s JOIN tasks t ON t.id = s.task_id LEFT JOIN files f ON f.id = t.job_file_id
-		WHERE s.notify_pending AND s.sent_at < $1 ORDER BY s.sent_at LIMIT $2`, t.now().UTC().Add(-olderThan), limit)
+// RepublishPending publishes again the notify batches that a worker left
+// behind (it died between the commit and the broker's acknowledgement):
+// the sub-tasks still SENT get their notify again, with its original id.
+func (t *Tasks) RepublishPending(ctx context.Context, n Notifier, olderThan time.Duration) (int, error) {
+	rows, err := t.db.Pool.Query(ctx, `SELECT id, task_id FROM notify_batches WHERE created_at < $1 ORDER BY id LIMIT 100`,
+		t.now().UTC().Add(-olderThan))
 	if err != nil {
-		return 0, fmt.Errorf("models: pending notifies: %w", err)
+		return 0, fmt.Errorf("models: pending notify batches: %w", err)
 	}
-	var taskIDs []ID
-	notices, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
-		var x Notice
-		var taskID ID
-		var doc string
-		var fileID *ID
-		var method, sign *string
-		err := r.Scan(&taskID, &x.SubtaskID, &x.DeviceID, &x.ProductKey, &x.DeviceName, &x.MessageID, &x.QoS, &doc, &fileID, &method, &sign)
-		x.Status, x.Document = SubSent, []byte(doc)
-		if fileID != nil && method != nil && sign != nil {
-			x.File = &NoticeFile{FileID: *fileID, SignMethod: *method, Sign: *sign}
-		}
-		taskIDs = append(taskIDs, taskID)
-		return x, err
+	type pending struct{ batch, task int64 }
+	batches, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (pending, error) {
+		var p pending
+		return p, r.Scan(&p.batch, &p.task)
 	})
-	if err != nil || len(notices) == 0 {
+	if err != nil {
 		return 0, err
 	}
-	errs := n.Publish(ctx, notices)
-	byTask := map[ID][]int64{}
-	for i, e := range errs {
-		if e == nil {
-			byTask[taskIDs[i]] = append(byTask[taskIDs[i]], int64(notices[i].SubtaskID))
-		}
-	}
 	done := 0
-	for task, ids := range byTask {
-		if err := t.settlePublished(ctx, task, ids, nil); err != nil {
+	for _, b := range batches {
+		rows, err := t.db.Pool.Query(ctx, `SELECT s.id, s.device_id, s.product_key, s.device_name, s.notify_id, t.qos,
+			t.job_document::text, t.job_file_id, t.sign_method, CASE t.sign_method WHEN 'MD5' THEN f.md5 ELSE f.sha256 END
+			FROM notify_batches nb JOIN subtasks s ON s.task_id = nb.task_id AND s.id = ANY(nb.subtask_ids)
+			JOIN tasks t ON t.id = s.task_id LEFT JOIN files f ON f.id = t.job_file_id
+			WHERE nb.id = $1 AND s.status = 'SENT'`, b.batch)
+		if err != nil {
 			return done, err
 		}
-		done += len(ids)
+		notices, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
+			var x Notice
+			var doc string
+			var fileID *ID
+			var method, sign *string
+			err := r.Scan(&x.SubtaskID, &x.DeviceID, &x.ProductKey, &x.DeviceName, &x.MessageID, &x.QoS, &doc, &fileID, &method, &sign)
+			x.Status, x.Document = SubSent, []byte(doc)
+			if fileID != nil && method != nil && sign != nil {
+				x.File = &NoticeFile{FileID: *fileID, SignMethod: *method, Sign: *sign}
+			}
+			return x, err
+		})
+		if err != nil {
+			return done, err
+		}
+		ok, err := t.publishBatch(ctx, n, ID(b.task), b.batch, notices)
+		if err != nil {
+			return done, err
+		}
+		done += ok
 	}
 	return done, nil
-}
-
-// nextDue is when the sub-task after the first sent ones is due.
-func nextDue(epoch time.Time, rate int, sent int64) time.Time {
-	return epoch.Add(time.Duration(float64(sent) * 60 / float64(rate) * float64(time.Second)))
-}
-
-// claimQueued locks up to limit QUEUED sub-tasks of a task, oldest first.
-func claimQueued(ctx context.Context, tx pgx.Tx, taskID ID, limit int64) ([]Notice, error) {
-	rows, err := tx.Query(ctx, `SELECT id, device_id, product_key, device_name FROM subtasks
-		WHERE task_id = $1 AND status = 'QUEUED' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, taskID, limit)
-	if err != nil {
-		return nil, fmt.Errorf("models: claim queued sub-tasks of task %s: %w", taskID, err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
-		var n Notice
-		err := r.Scan(&n.SubtaskID, &n.DeviceID, &n.ProductKey, &n.DeviceName)
-		return n, err
-	})
 }
 
 // RolloutCandidates lists the running tasks that still have QUEUED
@@ -229,4 +241,27 @@ func (t *Tasks) RolloutCandidates(ctx context.Context) ([]ID, error) {
 		return nil, fmt.Errorf("models: rollout candidates: %w", err)
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[ID])
+}
+
+// rolloutLockSpace keeps rollout leases apart from other advisory locks.
+const rolloutLockSpace = int64(0x7469) << 48
+
+// RolloutLease takes the rollout of task id for the caller: a session
+// advisory lock on its own connection, so that one worker at a time paces a
+// task, and one that dies lets go at once (its connection closes). ok is
+// false when another holds it; release must be called when ok.
+func (t *Tasks) RolloutLease(ctx context.Context, id ID) (release func(), ok bool, err error) {
+	conn, err := t.db.Pool.Acquire(ctx)
+	if err != nil {
+		return nil, false, fmt.Errorf("models: rollout lease of task %s: %w", id, err)
+	}
+	key := rolloutLockSpace | int64(id)
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil || !ok {
+		conn.Release()
+		return nil, false, err
+	}
+	return func() {
+		conn.Exec(context.Background(), `SELECT pg_advisory_unlock($1)`, key)
+		conn.Release()
+	}, true, nil
 }

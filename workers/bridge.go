@@ -53,6 +53,10 @@ type Bridge struct {
 	devices *deviceCache
 	limiter *deviceLimiter
 	now     func() time.Time
+	// writes that may lag a second, coalesced: devices heard from and
+	// notify deliveries (losing them in a crash costs nothing)
+	seen map[models.ID]bool
+	acks []models.Delivery
 }
 
 // NewBridge builds the bridge; Run connects it and serves until ctx ends.
@@ -63,6 +67,7 @@ func NewBridge(cfg *config.Config, db *models.DB, tasks *models.Tasks, rdb *redi
 		devices: newDeviceCache(),
 		limiter: newDeviceLimiter(cfg.DeviceRate),
 		now:     time.Now,
+		seen:    map[models.ID]bool{},
 	}
 }
 
@@ -91,11 +96,17 @@ func (b *Bridge) Run(ctx context.Context) error {
 			c.Disconnect(1000)
 		}
 	}()
+	flush := time.NewTicker(time.Second)
+	defer flush.Stop()
+	defer b.flush(context.Background())
 	batch := make([]mqtt.Message, 0, maxBatch)
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-flush.C:
+			b.flush(ctx)
+			continue
 		case m := <-b.in:
 			batch = append(batch[:0], m)
 		}
@@ -125,6 +136,26 @@ func (b *Bridge) subscribe(c mqtt.Client) {
 		return
 	}
 	b.log.Info("mqtt ingest subscribed", "group", b.cfg.MQTTShareGroup)
+}
+
+// flush writes the coalesced last-seen times and deliveries.
+func (b *Bridge) flush(ctx context.Context) {
+	if len(b.acks) > 0 {
+		if err := b.tasks.MarkDelivered(ctx, b.acks); err != nil {
+			b.log.Warn("record deliveries", "err", err)
+		}
+		b.acks = b.acks[:0]
+	}
+	if len(b.seen) > 0 {
+		ids := make([]int64, 0, len(b.seen))
+		for id := range b.seen {
+			ids = append(ids, int64(id))
+		}
+		if err := b.db.TouchDevices(ctx, ids, b.now()); err != nil {
+			b.log.Warn("touch devices", "err", err)
+		}
+		clear(b.seen)
+	}
 }
 
 // receive queues a device message for the batch loop (blocking when it is

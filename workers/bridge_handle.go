@@ -35,16 +35,8 @@ func (b *Bridge) handle(ctx context.Context, msgs []mqtt.Message) {
 	for _, m := range msgs {
 		m.Ack()
 	}
-	var seen []int64
 	for _, r := range reqs {
-		if r.device != 0 {
-			seen = append(seen, int64(r.device))
-		}
-	}
-	if len(seen) > 0 {
-		if err := b.db.TouchDevices(ctx, seen, now); err != nil {
-			b.log.Warn("touch devices", "err", err)
-		}
+		b.seen[r.device] = true
 	}
 }
 
@@ -187,11 +179,7 @@ func (b *Bridge) apply(ctx context.Context, reqs []*request) {
 			gets = append(gets, r)
 		}
 	}
-	if len(acks) > 0 {
-		if err := b.tasks.MarkDelivered(ctx, acks); err != nil {
-			b.log.Error("record deliveries", "err", err)
-		}
-	}
+	b.acks = append(b.acks, acks...)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, r := range gets {

@@ -23,7 +23,6 @@ type Engine struct {
 // sub-tasks, starts scheduled tasks whose time has come, and makes sure
 // cancelled and deleted tasks are being stopped.
 func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
-	now := e.Now()
 	due, err := e.Tasks.DueScheduled(ctx)
 	if err != nil {
 		return err
@@ -38,11 +37,11 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 		return err
 	}
 	for _, id := range ids {
-		if err := enqueue(ctx, e.Client, NewRolloutTickTask(id, now)); err != nil {
+		if err := enqueue(ctx, e.Client, NewRolloutTickTask(id)); err != nil {
 			return err
 		}
 	}
-	if _, err := e.Tasks.RepublishPending(ctx, e.Notifier, 5*time.Second, 5000); err != nil {
+	if _, err := e.Tasks.RepublishPending(ctx, e.Notifier, 5*time.Second); err != nil {
 		return err
 	}
 	cancelled, deleted, err := e.Tasks.Stopping(ctx)
@@ -62,21 +61,27 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 	return nil
 }
 
-// tickSpan is how long one tick keeps sending: about the second until the
-// scan enqueues the next one. Within it, each sub-task goes out at its own
-// due time (in steps of at least tickStep), so a small rate is spread evenly
-// and a large one goes in ten batches a second.
+// tickSpan is how long one tick keeps a task's rollout going before it
+// makes way (the scan starts the next within a second). Within it, each
+// sub-task goes out at its own due time, in steps of at least tickStep, so
+// a small rate is spread evenly and a large one goes in ten batches a
+// second.
 const (
-	tickSpan = 950 * time.Millisecond
+	tickSpan = 30 * time.Second
 	tickStep = 100 * time.Millisecond
 )
 
-// Tick sends one task's due sub-tasks over the next second.
+// Tick sends one task's due sub-tasks as they fall due, for tickSpan.
 func (e *Engine) Tick(ctx context.Context, t *asynq.Task) error {
 	p, err := readPayload(t)
 	if err != nil {
 		return err
 	}
+	release, ok, err := e.Tasks.RolloutLease(ctx, p.TaskID)
+	if err != nil || !ok {
+		return err // another worker has the rollout
+	}
+	defer release()
 	end := time.Now().Add(tickSpan)
 	for {
 		_, next, err := e.Tasks.RolloutTick(ctx, p.TaskID, e.Notifier)
@@ -108,7 +113,7 @@ func (e *Engine) Start(ctx context.Context, t *asynq.Task) error {
 	if err != nil || !started {
 		return err
 	}
-	return enqueue(ctx, e.Client, NewRolloutTickTask(p.TaskID, e.Now()))
+	return enqueue(ctx, e.Client, NewRolloutTickTask(p.TaskID))
 }
 
 // stopBatch is how many sub-tasks one stop transaction handles.

@@ -32,10 +32,12 @@ func newTaskTask(typ string, p taskPayload, opts ...asynq.Option) *asynq.Task {
 	return asynq.NewTask(typ, b, opts...)
 }
 
-// NewRolloutTickTask is one tick of task id; at most one per task and second.
-func NewRolloutTickTask(id models.ID, now time.Time) *asynq.Task {
+// NewRolloutTickTask is the rollout of task id for the next while; at most
+// one is enqueued per task and second, and one at a time runs (the
+// rollout lease, see models.RolloutLease).
+func NewRolloutTickTask(id models.ID) *asynq.Task {
 	return newTaskTask(TypeRolloutTick, taskPayload{TaskID: id},
-		asynq.TaskID(fmt.Sprintf("tick:%s:%d", id, now.Unix())), asynq.MaxRetry(0), asynq.Timeout(50*time.Second))
+		asynq.TaskID(fmt.Sprintf("tick:%s:%d", id, time.Now().Unix())), asynq.MaxRetry(0), asynq.Timeout(tickSpan+20*time.Second))
 }
 
 // NewTaskStartTask starts a scheduled task at its time.
@@ -79,14 +81,13 @@ func enqueue(ctx context.Context, c *asynq.Client, t *asynq.Task) error {
 // reach the workers at once (the scans catch up if Redis was away).
 type Jobs struct {
 	Client *asynq.Client
-	Now    func() time.Time
 }
 
 func (j Jobs) TaskCreated(ctx context.Context, t *models.Task) error {
 	if t.Status == models.TaskScheduled && t.ScheduledAt != nil {
 		return enqueue(ctx, j.Client, NewTaskStartTask(t.ID, *t.ScheduledAt))
 	}
-	return enqueue(ctx, j.Client, NewRolloutTickTask(t.ID, j.Now()))
+	return enqueue(ctx, j.Client, NewRolloutTickTask(t.ID))
 }
 
 func (j Jobs) TaskCancelled(ctx context.Context, id models.ID) error {

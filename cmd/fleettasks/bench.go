@@ -109,6 +109,7 @@ func newBench(ctx context.Context, base *config.Config, redisDB, runs int) (*ben
 		"FLEETTASKS_MQTT_SHARE_GROUP=bench" + suffix,
 		"FLEETTASKS_MQTT_CLIENT_ID=bench" + suffix,
 		"FLEETTASKS_DEVICE_RATE=100000",
+		"FLEETTASKS_MQTT_INGEST_CONNS=4",
 	}
 	cfg, err := config.Load(envFunc(env))
 	if err != nil {
@@ -187,6 +188,9 @@ func (b *benchRun) startServer(ctx context.Context) (*exec.Cmd, error) {
 	cmd := exec.CommandContext(ctx, self, "serve")
 	cmd.Env = append(os.Environ(), b.env...)
 	cmd.Env = append(cmd.Env, "FLEETTASKS_TEST_MAIN=") // never the test hook
+	if os.Getenv("FLEETTASKS_BENCH_LOG") != "" {
+		cmd.Stderr = os.Stderr
+	}
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}

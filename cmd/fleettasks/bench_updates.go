@@ -35,7 +35,7 @@ func (b *benchRun) updates(ctx context.Context) error {
 	}
 	var ours, raw []float64
 	for r := 0; r < b.runs; r++ {
-		rate, err := updateAll(ctx, fleet, 2000, r+1)
+		rate, err := updateAll(ctx, fleet, 300, r+1)
 		if err != nil {
 			return err
 		}
@@ -66,12 +66,14 @@ func updateAll(ctx context.Context, fleet *benchFleet, inflight, p int) (float64
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(inflight)
 	var bad atomic.Int64
+	var first atomic.Value
 	start := time.Now()
 	for i, c := range fleet.clients {
 		g.Go(func() error {
 			st, err := c.Update(gctx, fleet.taskIDs[i], "IN_PROGRESS", device.WithProgress(p))
 			if err != nil || st != "IN_PROGRESS" {
 				bad.Add(1)
+				first.CompareAndSwap(nil, fmt.Sprintf("%v (status %q)", err, st))
 			}
 			return nil
 		})
@@ -79,7 +81,7 @@ func updateAll(ctx context.Context, fleet *benchFleet, inflight, p int) (float64
 	g.Wait()
 	took := time.Since(start)
 	if bad.Load() > 0 {
-		return 0, fmt.Errorf("%d of %d updates failed", bad.Load(), len(fleet.clients))
+		return 0, fmt.Errorf("%d of %d updates failed, the first: %v", bad.Load(), len(fleet.clients), first.Load())
 	}
 	return float64(len(fleet.clients)) / took.Seconds(), nil
 }

@@ -59,7 +59,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate
 	tasks := models.NewTasks(db, files)
 	tasks.SetLogger(log)
 	aq := asynq.NewClientFromRedisClient(rdb)
-	tasks.SetJobs(workers.Jobs{Client: aq, Now: time.Now})
+	tasks.SetJobs(workers.Jobs{Client: aq})
 	registry := models.NewRegistry(db)
 	registry.SetOfflineAfter(cfg.OfflineAfter)
 	return &App{Config: cfg, Log: log, DB: db, Redis: rdb, Asynq: aq, Registry: registry, Files: files, Tasks: tasks}, nil
