@@ -17,8 +17,11 @@ run: services build
 	bin/fleettasks migrate
 	@addr="$${FLEETTASKS_HTTP_ADDR:-127.0.0.1:8080}"; \
 	case "$$addr" in :*) addr="127.0.0.1$$addr" ;; 0.0.0.0:*) addr="127.0.0.1:$${addr##*:}" ;; esac; \
-	echo "fleettasks console: http://$$addr/"
-	exec bin/fleettasks serve
+	echo "fleettasks console: http://$$addr/"; \
+	echo "demo fleet: product 'demo', devices d1..d50 (mixed: most succeed, some fail, reject or hang)"
+	@bin/fleettasks simulate --product demo --devices 50 --register --behaviour mixed --work 3s & sim=$$!; \
+	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
+	bin/fleettasks serve
 
 test: services
 	$(GO) vet ./...

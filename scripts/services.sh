@@ -174,6 +174,10 @@ start_mosquitto() {
 		listener 1883 127.0.0.1
 		allow_anonymous true
 		persistence false
+		# room for large fleets: QoS 1 in flight and queued per client
+		max_inflight_messages 1000
+		max_queued_messages 100000
+		set_tcp_nodelay true
 		log_dest file /var/log/mosquitto/fleettasks.log
 	EOF
 	say "starting Mosquitto"

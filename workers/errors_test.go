@@ -2,6 +2,7 @@ package workers_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -149,5 +150,50 @@ func TestDeviceRateLimit(t *testing.T) {
 	other := newRawDevice(t, s.pk, "d2")
 	if r := other.request(protocol.KindGet, map[string]string{"taskId": "$list"}); r.Code != 200 {
 		t.Fatalf("another device: %s", r.raw)
+	}
+}
+
+// $list holds at most 10 executable sub-tasks, oldest first; $next is the
+// oldest; finished ones leave the list.
+func TestListCapAndOrder(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	refs := s.devices(1)
+	d := newRawDevice(t, s.pk, "d1")
+	for i := 0; i < 12; i++ {
+		s.createTask(models.TaskInput{Name: fmt.Sprint(i), Target: models.TargetInput{Type: "DEVICE_LIST", Devices: refs}})
+	}
+	eventually(t, 10*time.Second, "12 notifies", func() bool { return len(d.notifies()) == 12 })
+	var ids []string
+	rows, err := s.app.DB.Pool.Query(context.Background(), `SELECT id FROM subtasks ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	list := d.request(protocol.KindGet, map[string]string{"taskId": "$list"})
+	var data struct {
+		Task, Tasks []protocol.ListItem
+	}
+	json.Unmarshal(list.Data, &data)
+	if len(data.Task) != 10 || len(data.Tasks) != 10 || data.Task[0].TaskID != ids[0] || data.Task[9].TaskID != ids[9] {
+		t.Fatalf("$list: %s", list.raw)
+	}
+	// IN_PROGRESS -> FAILED is allowed; a finished sub-task leaves the list
+	d.update(ids[0], "IN_PROGRESS", nil)
+	if r := d.update(ids[0], "FAILED", map[string]any{"statusDetails": map[string]string{"reason": "no space"}}); r.Code != 200 {
+		t.Fatalf("FAILED: %s", r.raw)
+	}
+	list = d.request(protocol.KindGet, map[string]string{"taskId": "$list"})
+	json.Unmarshal(list.Data, &data)
+	if data.Task[0].TaskID != ids[1] || data.Task[9].TaskID != ids[10] {
+		t.Fatalf("$list after a failure: %s", list.raw)
+	}
+	if next := d.request(protocol.KindGet, map[string]string{"taskId": "$next"}); !strings.Contains(next.raw, `"task":{"taskId":"`+ids[1]+`"`) {
+		t.Fatalf("$next: %s", next.raw)
 	}
 }

@@ -145,15 +145,16 @@ BEGIN
         GROUP BY task_id, status ORDER BY task_id, status
         ON CONFLICT (task_id, status, shard) DO UPDATE SET n = task_counters.n + EXCLUDED.n;
     ELSE
+        -- +1 for each row's new status, -1 for its old one: rows whose
+        -- status did not change cancel out. No join of the transition
+        -- tables (they have no statistics; a join could go quadratic).
         INSERT INTO task_counters (task_id, status, shard, n)
         SELECT task_id, status, pg_backend_pid() % 16, sum(d) FROM (
-            SELECT n.task_id, n.status, 1 AS d FROM new_rows n
-            JOIN old_rows o ON o.id = n.id WHERE o.status <> n.status
+            SELECT task_id, status, 1 AS d FROM new_rows
             UNION ALL
-            SELECT o.task_id, o.status, -1 FROM old_rows o
-            JOIN new_rows n ON n.id = o.id WHERE o.status <> n.status
+            SELECT task_id, status, -1 FROM old_rows
         ) deltas
-        GROUP BY task_id, status ORDER BY task_id, status
+        GROUP BY task_id, status HAVING sum(d) <> 0 ORDER BY task_id, status
         ON CONFLICT (task_id, status, shard) DO UPDATE SET n = task_counters.n + EXCLUDED.n;
     END IF;
     RETURN NULL;
