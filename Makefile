@@ -5,7 +5,7 @@ export PATH := /usr/local/go/bin:$(HOME)/go/bin:$(PATH)
 
 GO ?= go
 
-.PHONY: build services run test bench fmt
+.PHONY: build services run test bench fmt assets assets-check
 
 build:
 	$(GO) build -o bin/fleettasks ./cmd/fleettasks
@@ -24,6 +24,8 @@ run: services build
 	bin/fleettasks serve
 
 test: services
+	bash scripts/services.sh chromium
+	$(MAKE) assets-check
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
@@ -35,3 +37,21 @@ fmt:
 	@find . -name '*.go' -not -path './.git/*' -not -path './node_modules/*' -print0 \
 	| xargs -0 -r grep -L -Z -E '^// Code generated .* DO NOT EDIT\.$$' \
 	| xargs -0 -r gofmt -l -w
+
+TEMPL := $(GO) run github.com/a-h/templ/cmd/templ@v0.3.1100
+
+# Regenerates the templ Go code and the console's static files (Tailwind
+# CSS, htmx); the output is committed so that go build needs no node.
+assets:
+	$(TEMPL) generate -path views
+	npx tailwindcss -i assets/css/input.css -o assets/static/app.css --minify
+	cp node_modules/htmx.org/dist/htmx.min.js assets/static/htmx.min.js
+
+# Fails when the committed generated files differ from a fresh build.
+assets-check:
+	bash scripts/services.sh node
+	npm ci --no-audit --no-fund
+	$(MAKE) assets
+	@git diff --exit-code -- views assets/static || { echo "assets-check: run make assets and commit the result" >&2; exit 1; }
+	@untracked=$$(git status --porcelain --untracked-files=all -- views assets/static | grep '^??' || true); \
+	if [[ -n "$$untracked" ]]; then echo "assets-check: generated files not committed:" >&2; echo "$$untracked" >&2; exit 1; fi

@@ -9,6 +9,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"fleettasks/models"
+	"fleettasks/views"
 )
 
 // apiError is the JSON error shape of API.md.
@@ -73,7 +74,7 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		if strings.HasPrefix(c.Path(), "/api/") || strings.HasPrefix(c.Path(), "/download/") || strings.Contains(c.Get(fiber.HeaderAccept), "application/json") {
 			return c.Status(status).JSON(apiError{Error: body})
 		}
-		return c.Status(status).SendString(body.Message)
+		return renderError(c, status, body.Message)
 	}
 }
 
@@ -82,4 +83,10 @@ func requestID(c *fiber.Ctx) string {
 		return id
 	}
 	return ""
+}
+
+// renderError is the console's error page (or, for htmx, its fragment).
+func renderError(c *fiber.Ctx, status int, msg string) error {
+	c.Status(status)
+	return render(c, http.StatusText(status), views.ErrorPage(status, msg))
 }

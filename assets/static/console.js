@@ -1,0 +1,55 @@
+// fleettasks console: the few behaviours htmx does not cover. Loaded as a
+// static file (no inline scripts), wired by data- attributes.
+(function () {
+  "use strict";
+
+  // Upload progress: an htmx upload from an element with
+  // data-progress="<id of a <progress>>" updates that bar.
+  document.addEventListener("htmx:xhr:progress", function (evt) {
+    var src = evt.detail.elt;
+    var id = src && src.getAttribute && src.getAttribute("data-progress");
+    if (!id) return;
+    var bar = document.getElementById(id);
+    if (!bar || !evt.detail.lengthComputable) return;
+    bar.hidden = false;
+    bar.max = evt.detail.total;
+    bar.value = evt.detail.loaded;
+  });
+
+  document.addEventListener("click", function (evt) {
+    var t = evt.target.closest("[data-open-dialog],[data-close-dialog],[data-add-device]");
+    if (!t) return;
+    // <button data-open-dialog="id"> opens the native <dialog id>.
+    if (t.hasAttribute("data-open-dialog")) {
+      var d = document.getElementById(t.getAttribute("data-open-dialog"));
+      if (d && d.showModal) { evt.preventDefault(); d.showModal(); }
+    } else if (t.hasAttribute("data-close-dialog")) {
+      var dlg = t.closest("dialog");
+      if (dlg) { evt.preventDefault(); dlg.close(); }
+    } else {
+      // device picker: append "productKey,deviceName" to the target textarea
+      evt.preventDefault();
+      var area = document.getElementById(t.getAttribute("data-target"));
+      if (!area) return;
+      var line = t.getAttribute("data-add-device");
+      var lines = area.value.split("\n").map(function (s) { return s.trim(); }).filter(Boolean);
+      if (lines.indexOf(line) < 0) lines.push(line);
+      area.value = lines.join("\n") + "\n";
+      t.setAttribute("aria-pressed", "true");
+    }
+  });
+
+  // Radio groups with data-reveal show the panel named by the checked value.
+  function reveal(root) {
+    (root || document).querySelectorAll("[data-reveal-group]").forEach(function (panel) {
+      var group = panel.getAttribute("data-reveal-group");
+      var checked = document.querySelector('input[name="' + group + '"]:checked');
+      panel.hidden = !checked || checked.value !== panel.getAttribute("data-reveal-value");
+    });
+  }
+  document.addEventListener("change", function (evt) {
+    if (evt.target.matches && evt.target.matches("input[type=radio]")) reveal();
+  });
+  document.addEventListener("DOMContentLoaded", function () { reveal(); });
+  document.addEventListener("htmx:afterSettle", function () { reveal(); });
+})();

@@ -1,0 +1,41 @@
+package handlers
+
+import (
+	"context"
+
+	"fleettasks/models"
+)
+
+// consoleTasks is what the console uses of models.Tasks.
+type consoleTasks interface {
+	CreateTask(ctx context.Context, in models.TaskInput) (*models.Task, error)
+	ListTasks(ctx context.Context, f models.TaskFilter, p models.Page) (models.List[models.Task], error)
+	StatisticsOf(ctx context.Context, ids []models.ID) (map[models.ID]*models.Statistics, error)
+	GetTask(ctx context.Context, id models.ID) (*models.Task, error)
+	Statistics(ctx context.Context, id models.ID) (*models.Statistics, error)
+	PatchTask(ctx context.Context, id models.ID, p models.TaskPatch) (*models.Task, error)
+	CancelTask(ctx context.Context, id models.ID) (*models.Task, error)
+	RerunTask(ctx context.Context, id models.ID) (*models.Task, error)
+	DeleteTask(ctx context.Context, id models.ID) error
+	ListSubtasks(ctx context.Context, taskID models.ID, f models.SubtaskFilter, p models.Page) (models.List[models.Subtask], error)
+	GetSubtask(ctx context.Context, taskID, id models.ID) (*models.Subtask, error)
+}
+
+// consoleRegistry is what the console uses of models.Registry.
+type consoleRegistry interface {
+	ListProducts(ctx context.Context, pg models.Page) ([]models.Product, int64, error)
+	ListGroups(ctx context.Context, pg models.Page) ([]models.Group, int64, error)
+	ListDevices(ctx context.Context, f models.DeviceFilter, pg models.Page) ([]models.Device, int64, error)
+	ListDeviceMessages(ctx context.Context, pk, dn string, f models.MessageFilter, pg models.Page) ([]models.Message, int64, error)
+}
+
+// console serves the HTML pages of the tasks (the console of step 3).
+type console struct {
+	tasks    consoleTasks
+	registry consoleRegistry
+	files    fileLibrary
+}
+
+func newConsole(tasks consoleTasks, registry consoleRegistry, files fileLibrary) *console {
+	return &console{tasks: tasks, registry: registry, files: files}
+}

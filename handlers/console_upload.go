@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"errors"
+	"io"
+
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/models"
+	"fleettasks/views"
+)
+
+// uploadFields maps the kind of file to the form's file input and the
+// hidden field the upload leaves behind.
+var uploadFields = map[string][2]string{
+	models.FileRule:     {"ruleFile", "ruleFileUpload"},
+	models.FileFirmware: {"jobFile", "jobFileId"},
+}
+
+// POST /console/files?kind=rule|firmware — an upload from the create form
+// (streamed, like the API's); answers the fragment that puts the new
+// file's id in the form, or the reason it was refused.
+func (h *console) fileUpload(c *fiber.Ctx) error {
+	kind := c.Query("kind")
+	names, ok := uploadFields[kind]
+	if !ok {
+		return models.Invalid("kind", "%q is not a kind of file; use rule or firmware", kind)
+	}
+	file, err := h.receiveUpload(c, kind, names[0])
+	if err != nil {
+		me, ok := models.AsError(err)
+		if !ok {
+			return err
+		}
+		c.Status(fiber.StatusUnprocessableEntity)
+		return render(c, "Upload", views.UploadResult(names[1], "", "", me.Message))
+	}
+	return render(c, "Upload", views.UploadResult(names[1], file.ID.String(), file.Name, ""))
+}
+
+// receiveUpload streams the part named field into storage as a file of kind.
+func (h *console) receiveUpload(c *fiber.Ctx, kind, field string) (*models.File, error) {
+	body, parts, err := multipartReader(c)
+	if err != nil {
+		return nil, err
+	}
+	var up *models.Upload
+	for up == nil {
+		part, err := parts.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, models.Invalid("file", "the upload is malformed: %v", err)
+		}
+		if part.FormName() == field && part.FileName() != "" {
+			if up, err = h.files.Receive(part.FileName(), part, h.files.Limit(kind)); err != nil {
+				c.Context().SetConnectionClose()
+				return nil, err
+			}
+		}
+		part.Close()
+	}
+	if up == nil {
+		return nil, models.Invalid("file", "choose a file to upload")
+	}
+	if !drained(body) {
+		c.Context().SetConnectionClose()
+	}
+	return h.files.Create(c.UserContext(), kind, up)
+}

@@ -1,0 +1,170 @@
+package handlers
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/models"
+	"fleettasks/views"
+)
+
+// formValues reads an application/x-www-form-urlencoded body (the app
+// streams request bodies, so it is read here with a limit).
+func formValues(c *fiber.Ctx) (url.Values, error) {
+	body, err := readBody(c, maxJSONBody)
+	if err != nil {
+		return nil, err
+	}
+	v, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, models.Invalid("", "the form is malformed: %v", err)
+	}
+	return v, nil
+}
+
+// createFormValues are the values of both steps by form name, with the
+// defaults of a new form under them.
+func createFormValues(v url.Values) map[string]string {
+	m := map[string]string{"targetType": models.TargetDeviceList, "ruleSource": "upload", "signMethod": "SHA256",
+		"rolloutPerMinute": strconv.Itoa(models.DefaultRolloutPerMin), "qos": "1", "start": "now"}
+	for _, n := range append(append([]string{}, views.Step1Fields...), views.Step2Fields...) {
+		if _, ok := v[n]; ok {
+			m[n] = v.Get(n)
+		}
+	}
+	return m
+}
+
+// taskInput turns the form into a create request. Values that cannot even
+// be read (a number that is not one, a device line without a comma) come
+// back as errors by form name; everything else is left to the model's
+// validation. lines maps a target.devices index to its line number.
+func taskInput(v map[string]string, withSchedule bool) (in models.TaskInput, lines []int, errs map[string]string) {
+	errs = map[string]string{}
+	in = models.TaskInput{Name: v["name"], Type: "CUSTOM", Description: v["description"]}
+	in.Target.Type = v["targetType"]
+	switch in.Target.Type {
+	case models.TargetDeviceList:
+		for i, line := range strings.Split(v["devices"], "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" {
+				continue
+			}
+			pk, dn, ok := strings.Cut(line, ",")
+			if !ok {
+				pk, dn, ok = strings.Cut(line, "/")
+			}
+			if !ok {
+				errs["devices"] = fmt.Sprintf("line %d: %q is not productKey,deviceName", i+1, line)
+				break
+			}
+			in.Target.Devices = append(in.Target.Devices, models.DeviceRef{ProductKey: strings.TrimSpace(pk), DeviceName: strings.TrimSpace(dn)})
+			lines = append(lines, i+1)
+		}
+	case models.TargetProduct:
+		in.Target.ProductKey = v["productKey"]
+	case models.TargetGroup:
+		if s := v["groupId"]; s != "" {
+			id, err := models.ParseID("groupId", s)
+			if err != nil {
+				errs["groupId"] = "choose a group"
+			}
+			in.Target.GroupID = id
+		}
+	}
+	ruleID := map[string]string{"upload": v["ruleFileUpload"], "pick": v["ruleFilePick"]}[v["ruleSource"]]
+	if v["ruleSource"] == "inline" && strings.TrimSpace(v["jobDocument"]) != "" {
+		in.JobDocument = []byte(v["jobDocument"])
+	} else if ruleID != "" {
+		if id, err := models.ParseID("ruleFileId", ruleID); err == nil {
+			in.RuleFileID = &id
+		}
+	}
+	if s := v["jobFileId"]; s != "" {
+		if id, err := models.ParseID("jobFileId", s); err == nil {
+			in.JobFile = &models.JobFileInput{FileID: id, SignMethod: v["signMethod"]}
+		}
+	}
+	if !withSchedule {
+		return in, lines, errs
+	}
+	var err error
+	if in.RolloutPerMinute, err = formInt(v, "rolloutPerMinute", true); err != nil {
+		errs["rolloutPerMinute"] = err.Error()
+	}
+	if in.QoS, err = formInt(v, "qos", false); err != nil {
+		errs["qos"] = err.Error()
+	}
+	if in.InProgressTimeoutMinutes, err = formInt(v, "inProgressTimeoutMinutes", false); err != nil {
+		errs["inProgressTimeoutMinutes"] = err.Error()
+	}
+	if v["start"] == "at" {
+		s := v["scheduledAt"]
+		at, err := time.ParseInLocation("2006-01-02T15:04", s, time.UTC)
+		if err != nil {
+			at, err = time.ParseInLocation("2006-01-02T15:04:05", s, time.UTC)
+		}
+		if s == "" {
+			errs["scheduledAt"] = "is required to start at a date and time"
+		} else if err != nil {
+			errs["scheduledAt"] = fmt.Sprintf("%q is not a date and time (YYYY-MM-DDTHH:MM)", s)
+		} else {
+			in.ScheduledAt = &at
+		}
+	}
+	return in, lines, errs
+}
+
+var deviceIndex = regexp.MustCompile(`^target\.devices\[(\d+)\]`)
+
+// formError puts a model error on its form field, with the line number of
+// a device list entry.
+func formError(errs map[string]string, err *models.Error, ruleSource string, lines []int) {
+	name, msg := "", err.Message
+	switch f := err.Field; {
+	case f == "name" || f == "description" || f == "rolloutPerMinute" || f == "qos" ||
+		f == "inProgressTimeoutMinutes" || f == "scheduledAt":
+		name = f
+	case f == "target.type":
+		name = "targetType"
+	case strings.HasPrefix(f, "target.devices"):
+		name = "devices"
+		if m := deviceIndex.FindStringSubmatch(f); m != nil {
+			if i, _ := strconv.Atoi(m[1]); i < len(lines) {
+				msg = fmt.Sprintf("line %d: %s", lines[i], msg)
+			}
+		}
+	case f == "target.productKey":
+		name = "productKey"
+	case f == "target.groupId":
+		name = "groupId"
+	case f == "jobDocument" && ruleSource == "inline":
+		name = "jobDocument"
+	case f == "jobDocument" || f == "ruleFileId":
+		name = "ruleFile"
+	case f == "jobFile.fileId":
+		name = "jobFile"
+	case f == "jobFile.signMethod":
+		name = "signMethod"
+	}
+	if name == "" && err.Field != "" {
+		msg = err.Field + ": " + msg
+	}
+	errs[name] = msg
+}
+
+// stepOf is the step of the form that shows field name.
+func stepOf(name string) int {
+	for _, n := range views.Step2Fields {
+		if n == name {
+			return 2
+		}
+	}
+	return 1
+}

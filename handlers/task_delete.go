@@ -1,0 +1,24 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/views"
+)
+
+// POST /tasks/:id/delete — from the confirmation dialog.
+func (h *console) taskDelete(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	task, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if err := h.tasks.DeleteTask(c.UserContext(), id); err != nil {
+		return actionFailed(c, err, views.TaskURL(id))
+	}
+	setFlash(c, "ok", "Deleted the task “"+task.Name+"” and all its data.")
+	return redirect(c, views.TasksURL("", "", 0))
+}

@@ -1,0 +1,53 @@
+package handlers
+
+import (
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/views"
+)
+
+// GET /tasks/:id — the task page; ?status= and ?q= filter its sub-tasks.
+func (h *console) taskShow(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	task, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	stats, err := h.tasks.Statistics(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	subs, err := h.subtaskPage(c, id)
+	if err != nil {
+		return err
+	}
+	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs}))
+}
+
+// GET /tasks/:id/summary — the summary fragment (polled while the task
+// runs), with the header out of band so that the actions follow.
+func (h *console) taskSummary(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	task, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	stats, err := h.tasks.Statistics(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	if isFragment(c) {
+		if err := render(c, task.Name, views.TaskSummary(task, stats)); err != nil {
+			return err
+		}
+		return views.TaskHeader(task, stats, true).Render(c.UserContext(), c.Response().BodyWriter())
+	}
+	return render(c, task.Name, views.TaskSummary(task, stats))
+}

@@ -1,0 +1,80 @@
+// Package views holds the console's templ components: the layout, one file
+// per page and a few shared pieces. URLs come from the helpers of urls.go,
+// never written out twice.
+package views
+
+import (
+	"net/url"
+
+	"fleettasks/models"
+)
+
+// withQuery appends the non-empty values of kv (name, value, ...) to path.
+func withQuery(path string, kv ...string) string {
+	q := url.Values{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		if kv[i+1] != "" {
+			q.Set(kv[i], kv[i+1])
+		}
+	}
+	if len(q) == 0 {
+		return path
+	}
+	return path + "?" + q.Encode()
+}
+
+func idStr(id models.ID) string {
+	if id == 0 {
+		return ""
+	}
+	return id.String()
+}
+
+// TasksURL is the task list with its filters.
+func TasksURL(status, q string, page int) string {
+	p := ""
+	if page > 1 {
+		p = itoa(page)
+	}
+	return withQuery("/tasks", "status", status, "q", q, "page", p)
+}
+
+// TaskNewURL is the create form.
+func TaskNewURL() string { return "/tasks/new" }
+
+// TaskURL is a task's page.
+func TaskURL(id models.ID) string { return "/tasks/" + id.String() }
+
+// TaskSummaryURL is the task summary fragment.
+func TaskSummaryURL(id models.ID) string { return TaskURL(id) + "/summary" }
+
+// TaskEditURL is the in-place edit form of part ("description" or "config").
+func TaskEditURL(id models.ID, part string) string { return TaskURL(id) + "/edit/" + part }
+
+// TaskActionURL is the POST URL of action ("cancel", "rerun", "delete").
+func TaskActionURL(id models.ID, action string) string { return TaskURL(id) + "/" + action }
+
+// SubtasksURL is the sub-task table fragment of a task.
+func SubtasksURL(id models.ID, status, q string, after models.ID) string {
+	return withQuery(TaskURL(id)+"/subtasks", "status", status, "q", q, "after", idStr(after))
+}
+
+// SubtasksCSVURL is the CSV export of a task's sub-tasks.
+func SubtasksCSVURL(id models.ID, status string) string {
+	return withQuery(TaskURL(id)+"/subtasks.csv", "status", status)
+}
+
+// SubtaskURL is a sub-task's execution details.
+func SubtaskURL(id, sid models.ID) string { return TaskURL(id) + "/subtasks/" + sid.String() }
+
+// TaskDocumentURL downloads a task's job document.
+func TaskDocumentURL(id models.ID) string { return "/api/v1/tasks/" + id.String() + "/document" }
+
+// RuleTemplateURL downloads the rule file template.
+func RuleTemplateURL() string { return "/console/rule-template.json" }
+
+// DeviceSearchURL is the device picker's search.
+func DeviceSearchURL() string { return "/console/devices/search" }
+
+// FileUploadURL is the console's upload of a file of kind.
+func FileUploadURL(kind string) string { return withQuery("/console/files", "kind", kind) }

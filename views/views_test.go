@@ -1,0 +1,100 @@
+package views_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/PuerkitoBio/goquery"
+	"github.com/a-h/templ"
+
+	"fleettasks/models"
+	"fleettasks/views"
+)
+
+func doc(t *testing.T, c templ.Component) *goquery.Document {
+	t.Helper()
+	var b bytes.Buffer
+	if err := c.Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	d, err := goquery.NewDocumentFromReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func byID(d *goquery.Document, id string) *goquery.Selection {
+	return d.Find(`[data-testid="` + id + `"]`)
+}
+
+func TestTaskSummaryPollsOnlyWhileRunning(t *testing.T) {
+	stats := &models.Statistics{Total: 4, Succeeded: 2, Failed: 1, InProgress: 1}
+	for _, c := range []struct {
+		status string
+		polls  bool
+	}{{models.TaskScheduled, true}, {models.TaskInProgress, true}, {models.TaskCompleted, false}, {models.TaskCancelled, false}} {
+		d := doc(t, views.TaskSummary(&models.Task{ID: 7, Status: c.status}, stats))
+		_, polls := byID(d, "task-summary").Attr("hx-trigger")
+		if polls != c.polls {
+			t.Errorf("%s: polls = %v", c.status, polls)
+		}
+		if byID(d, "summary-done").Text() != "75.0" || byID(d, "count-FAILED").Text() != "1" {
+			t.Errorf("%s: done %q failed %q", c.status, byID(d, "summary-done").Text(), byID(d, "count-FAILED").Text())
+		}
+		if href := byID(d, "count-FAILED").AttrOr("hx-get", ""); href != "/tasks/7/subtasks?status=FAILED" {
+			t.Errorf("failed count links to %q", href)
+		}
+	}
+}
+
+func TestTaskHeaderActions(t *testing.T) {
+	d := doc(t, views.TaskHeader(&models.Task{ID: 1, Name: "n", Status: models.TaskCompleted}, &models.Statistics{Total: 3, Succeeded: 3}, false))
+	if _, dis := byID(d, "action-cancel").Attr("disabled"); !dis {
+		t.Error("cancel of a completed task is enabled")
+	}
+	if !strings.Contains(byID(d, "rerun-reason").Text(), "no sub-task failed") {
+		t.Errorf("rerun reason %q", byID(d, "rerun-reason").Text())
+	}
+	d = doc(t, views.TaskHeader(&models.Task{ID: 1, Name: "n", Status: models.TaskCompleted}, &models.Statistics{Total: 3, Failed: 1}, true))
+	if _, dis := byID(d, "action-rerun").Attr("disabled"); dis {
+		t.Error("rerun with a failed sub-task is disabled")
+	}
+	if d.Find("#task-header[hx-swap-oob]").Length() != 1 {
+		t.Error("no out-of-band swap")
+	}
+}
+
+func TestTaskListEmptyAndRows(t *testing.T) {
+	d := doc(t, views.TaskResults(views.TaskList{Page: 1, Pages: 1}))
+	if byID(d, "empty-state").Find(`a[href="/tasks/new"]`).Length() != 1 {
+		t.Error("empty state without Create Task")
+	}
+	task := models.Task{ID: 3, Name: "lamps", Status: models.TaskInProgress, Target: models.Target{Type: models.TargetDeviceList, DeviceCount: 2}}
+	d = doc(t, views.TaskResults(views.TaskList{Tasks: []models.Task{task}, Stats: map[models.ID]*models.Statistics{3: {Total: 2, Succeeded: 1, Queued: 1}}, Page: 1, Pages: 2, Total: 21}))
+	row := byID(d, "task-row")
+	if row.Length() != 1 || row.Find(`[data-testid="progress-bar"] > div`).Length() != 2 || !strings.Contains(row.Text(), "2 devices") {
+		t.Errorf("row %q", row.Text())
+	}
+	if d.Find(`a[rel="next"]`).AttrOr("href", "") != "/tasks?page=2" {
+		t.Error("pager")
+	}
+}
+
+func TestCreateFormKeepsValuesAndErrors(t *testing.T) {
+	f := views.TaskForm{Step: 2, Values: map[string]string{"name": "lamps", "devices": "p,d1", "rolloutPerMinute": "0"},
+		Errors: map[string]string{"rolloutPerMinute": "must be 1 to 100000"}}
+	d := doc(t, views.TaskCreatePage(f))
+	if d.Find(`input[type=hidden][name="devices"]`).AttrOr("value", "") != "p,d1" {
+		t.Error("step 1 values are not carried")
+	}
+	in := d.Find("#f-rolloutPerMinute")
+	if in.AttrOr("value", "") != "0" || in.AttrOr("aria-invalid", "") != "true" || !strings.Contains(in.AttrOr("aria-describedby", ""), "err-rolloutPerMinute") {
+		t.Error("the field does not carry its error")
+	}
+	if byID(d, "error-err-rolloutPerMinute").Text() != "must be 1 to 100000" {
+		t.Error("error text")
+	}
+}
