@@ -62,10 +62,10 @@ func TestCreateTaskValidation(t *testing.T) {
 		{"100,001 devices", func(b map[string]any) { b["target"] = map[string]any{"type": "DEVICE_LIST", "devices": many} }, 400, "target.devices", "100000"},
 		{"bad device name", func(b map[string]any) {
 			b["target"] = map[string]any{"type": "DEVICE_LIST", "devices": []models.DeviceRef{devices[0], {ProductKey: pk, DeviceName: "a b"}}}
-		}, 400, "target.devices[1].deviceName", "not a device name"},
+		}, 400, "target.devices[1].deviceName", "not allowed"},
 		{"bad product key", func(b map[string]any) {
 			b["target"] = map[string]any{"type": "DEVICE_LIST", "devices": []models.DeviceRef{{ProductKey: "p/1", DeviceName: "d1"}}}
-		}, 400, "target.devices[0].productKey", "not a product key"},
+		}, 400, "target.devices[0].productKey", "not allowed"},
 		{"duplicate device", func(b map[string]any) {
 			b["target"] = map[string]any{"type": "DEVICE_LIST", "devices": []models.DeviceRef{devices[0], devices[1], devices[0]}}
 		}, 400, "target.devices[2]", "listed twice"},

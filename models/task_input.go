@@ -3,7 +3,6 @@ package models
 import (
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,17 +43,6 @@ const (
 	TargetProduct    = "PRODUCT"
 	TargetGroup      = "GROUP"
 )
-
-var (
-	productKeyRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	deviceNameRe = regexp.MustCompile(`^[A-Za-z0-9_.:@-]{1,64}$`)
-)
-
-// ValidProductKey reports whether s is 1..64 of [A-Za-z0-9_-].
-func ValidProductKey(s string) bool { return productKeyRe.MatchString(s) }
-
-// ValidDeviceName reports whether s is 1..64 of [A-Za-z0-9_.:@-].
-func ValidDeviceName(s string) bool { return deviceNameRe.MatchString(s) }
 
 // taskPlan is a validated TaskInput with its defaults filled in.
 type taskPlan struct {
@@ -157,11 +145,11 @@ func (t *TargetInput) validate() error {
 		seen := make(map[DeviceRef]int, len(t.Devices))
 		for i, d := range t.Devices {
 			field := fmt.Sprintf("target.devices[%d]", i)
-			if !ValidProductKey(d.ProductKey) {
-				return Invalid(field+".productKey", "%q is not a product key (1 to 64 of A-Z a-z 0-9 _ -)", d.ProductKey)
+			if err := checkProductKey(field+".productKey", d.ProductKey); err != nil {
+				return err
 			}
-			if !ValidDeviceName(d.DeviceName) {
-				return Invalid(field+".deviceName", "%q is not a device name (1 to 64 of A-Z a-z 0-9 _ . : @ -)", d.DeviceName)
+			if err := checkDeviceName(field+".deviceName", d.DeviceName); err != nil {
+				return err
 			}
 			if j, dup := seen[d]; dup {
 				return Invalid(field, "%s/%s is listed twice (also target.devices[%d])", d.ProductKey, d.DeviceName, j)
@@ -169,8 +157,8 @@ func (t *TargetInput) validate() error {
 			seen[d] = i
 		}
 	case TargetProduct:
-		if !ValidProductKey(t.ProductKey) {
-			return Invalid("target.productKey", "%q is not a product key (1 to 64 of A-Z a-z 0-9 _ -)", t.ProductKey)
+		if err := checkProductKey("target.productKey", t.ProductKey); err != nil {
+			return err
 		}
 	case TargetGroup:
 		if t.GroupID == 0 {

@@ -27,7 +27,7 @@ import (
 func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	runs := fs.Int("runs", 5, "runs of each timed figure (the median is reported)")
-	only := fs.String("only", "a,b,c,d,e,f", "figures to run: a create, b rollout, c updates, d statistics, e timeouts, f peak RSS (with b)")
+	only := fs.String("only", "a,b,c,d,e,f,g", "figures to run: a create, b rollout, c updates, d statistics, e timeouts, f peak RSS (with b), g console pages")
 	redisDB := fs.Int("redis-db", 13, "Redis database to use (flushed)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -48,6 +48,7 @@ func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		{"c", b.updates},
 		{"d", b.statistics},
 		{"e", b.timeouts},
+		{"g", b.pages},
 	}
 	for _, s := range sections {
 		if slices.Contains(want, s.key) || (s.key == "b" && slices.Contains(want, "f")) {

@@ -42,11 +42,10 @@ func startProcess(t *testing.T, env []string, args string) *exec.Cmd {
 	return cmd
 }
 
-// A worker process killed (SIGKILL) mid-rollout and started again: every
-// sub-task reaches SENT exactly once, none is lost or stuck, and every
-// device got its notify.
-func TestWorkerKilledMidRollout(t *testing.T) {
-	t.Parallel()
+// workerEnv gives a worker process its own database (migrated, returned
+// open), Redis database, share group and client id.
+func workerEnv(t *testing.T) ([]string, *models.DB) {
+	t.Helper()
 	dbURL := testenv.DatabaseURL(t)
 	env := []string{
 		"FLEETTASKS_DATABASE_URL=" + dbURL,
@@ -56,15 +55,24 @@ func TestWorkerKilledMidRollout(t *testing.T) {
 		"FLEETTASKS_MQTT_SHARE_GROUP=g" + testenv.ID(),
 		"FLEETTASKS_MQTT_CLIENT_ID=kill-" + testenv.ID(),
 	}
-	ctx := context.Background()
-	db, err := models.Open(ctx, dbURL)
+	db, err := models.Open(context.Background(), dbURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
+	t.Cleanup(db.Close)
+	if _, err := db.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	return env, db
+}
+
+// A worker process killed (SIGKILL) mid-rollout and started again: every
+// sub-task reaches SENT exactly once, none is lost or stuck, and every
+// device got its notify.
+func TestWorkerKilledMidRollout(t *testing.T) {
+	t.Parallel()
+	env, db := workerEnv(t)
+	ctx := context.Background()
 	pk := testenv.Prefix(t)
 	const n = 5000
 	testenv.SeedDevices(t, db, pk, n)
@@ -119,24 +127,8 @@ func TestWorkerKilledMidRollout(t *testing.T) {
 // restarted worker's session and no update is lost.
 func TestWorkerKilledDuringUpdates(t *testing.T) {
 	t.Parallel()
-	dbURL := testenv.DatabaseURL(t)
-	env := []string{
-		"FLEETTASKS_DATABASE_URL=" + dbURL,
-		"FLEETTASKS_REDIS_URL=" + testenv.RedisDB(t),
-		"FLEETTASKS_MQTT_URL=" + testenv.MQTTURL(),
-		"FLEETTASKS_DATA_DIR=" + t.TempDir(),
-		"FLEETTASKS_MQTT_SHARE_GROUP=g" + testenv.ID(),
-		"FLEETTASKS_MQTT_CLIENT_ID=kill-" + testenv.ID(),
-	}
+	env, db := workerEnv(t)
 	ctx := context.Background()
-	db, err := models.Open(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	if _, err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	pk := testenv.Prefix(t)
 	const n = 2000
 	testenv.SeedDevices(t, db, pk, n)
@@ -183,7 +175,7 @@ func TestWorkerKilledDuringUpdates(t *testing.T) {
 	t.Logf("killed the worker with %d of %d updates applied", stats().Succeeded, n)
 	<-done
 	startProcess(t, env, "worker")
-	waitFor(t, 60*time.Second, "every update applied", func() bool { st := stats(); t.Logf("succeeded %d", st.Succeeded); return st.Succeeded == n })
+	waitFor(t, 60*time.Second, "every update applied", func() bool { return stats().Succeeded == n })
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {

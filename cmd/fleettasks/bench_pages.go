@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"fleettasks/handlers"
+	"fleettasks/models"
+)
+
+// (g) console pages with 10,000 tasks and one of 1,000,000 sub-tasks in
+// the database — target ≤ 50 ms server time each. The app is served
+// in-process (Fiber's app.Test), so the time is the server's own.
+func (b *benchRun) pages(ctx context.Context) error {
+	id, err := b.millionTask(ctx)
+	if err != nil {
+		return err
+	}
+	registry := models.NewRegistry(b.db)
+	files := models.NewFiles(b.db, b.cfg.DataDir, b.cfg.Secret, b.cfg.PublicURL)
+	app := handlers.New(handlers.Deps{Config: b.cfg, DB: b.db, Registry: registry, Files: files, Tasks: b.tasks})
+	var lastID, midID models.ID
+	if err := b.db.Pool.QueryRow(ctx, `SELECT max(id), percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM subtasks WHERE task_id = $1`, id).Scan(&lastID, &midID); err != nil {
+		return err
+	}
+	t := "/tasks/" + id.String()
+	pages := []struct{ name, path string }{
+		{"task list", "/tasks"},
+		{"task list, status filter, page 100", "/tasks?status=COMPLETED&page=100"},
+		{"task list, name search", "/tasks?q=small-99"},
+		{"task details", t},
+		{"summary fragment", t + "/summary"},
+		{"sub-tasks, all, first page", t + "/subtasks"},
+		{"sub-tasks, all, middle (keyset)", t + "/subtasks?after=" + midID.String()},
+		{"sub-tasks, all, last page (keyset)", t + "/subtasks?after=" + (lastID - 20).String()},
+		{"sub-tasks, Failed", t + "/subtasks?status=FAILED"},
+		{"sub-tasks, Failed + Timed out, middle", t + "/subtasks?status=FAILED,TIMED_OUT&after=" + midID.String()},
+		{"sub-tasks, Queued, middle", t + "/subtasks?status=QUEUED&after=" + midID.String()},
+		{"sub-tasks, Cancelled (none)", t + "/subtasks?status=CANCELLED"},
+		{"sub-tasks, device-name search", t + "/subtasks?q=d99999"},
+		{"sub-tasks, device-name search + Failed", t + "/subtasks?q=d12&status=FAILED"},
+	}
+	fmt.Println("(g) console pages, 10,000 tasks and one of 1,000,000 sub-tasks (server time, median of runs; target ≤ 50 ms each):")
+	for _, p := range pages {
+		var took []time.Duration
+		var size int64
+		for r := 0; r < 2*b.runs+1; r++ {
+			req := httptest.NewRequest(http.MethodGet, p.path, nil)
+			req.Header.Set("HX-Request", "true")
+			start := time.Now()
+			resp, err := app.Test(req, 60_000)
+			if err != nil {
+				return err
+			}
+			size, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			took = append(took, time.Since(start))
+			if resp.StatusCode != 200 {
+				return fmt.Errorf("%s: status %d", p.path, resp.StatusCode)
+			}
+		}
+		fmt.Printf("    %-42s %8s  %7d bytes  %s\n", p.name, ms(median(took)), size, p.path)
+	}
+	return nil
+}
