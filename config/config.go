@@ -119,7 +119,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	if len(c.MQTTClientID) > 60 || strings.ContainsAny(c.MQTTClientID, "/+#") {
 		return nil, &Error{"FLEETTASKS_MQTT_CLIENT_ID", "must be at most 60 characters without '/', '+' or '#'"}
 	}
-	if c.MQTTIngestConns, err = intVar(get, "FLEETTASKS_MQTT_INGEST_CONNS", 4, 1, 64); err != nil {
+	if c.MQTTIngestConns, err = intVar(get, "FLEETTASKS_MQTT_INGEST_CONNS", 8, 1, 64); err != nil {
 		return nil, err
 	}
 	if c.DeviceRate, err = intVar(get, "FLEETTASKS_DEVICE_RATE", 20, 1, 100000); err != nil {

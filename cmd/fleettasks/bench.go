@@ -110,7 +110,6 @@ func newBench(ctx context.Context, base *config.Config, redisDB, runs int) (*ben
 		"FLEETTASKS_MQTT_SHARE_GROUP=bench" + suffix,
 		"FLEETTASKS_MQTT_CLIENT_ID=bench" + suffix,
 		"FLEETTASKS_DEVICE_RATE=100000",
-		"FLEETTASKS_MQTT_INGEST_CONNS=4",
 	}
 	cfg, err := config.Load(envFunc(env))
 	if err != nil {
