@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"io"
 
 	"fleettasks/models"
 )
@@ -19,6 +20,7 @@ type consoleTasks interface {
 	DeleteTask(ctx context.Context, id models.ID) error
 	ListSubtasks(ctx context.Context, taskID models.ID, f models.SubtaskFilter, p models.Page) (models.List[models.Subtask], error)
 	GetSubtask(ctx context.Context, taskID, id models.ID) (*models.Subtask, error)
+	DeviceSubtasks(ctx context.Context, pk, dn string, p models.Page) (models.List[models.Subtask], error)
 }
 
 // consoleRegistry is what the console uses of models.Registry.
@@ -27,6 +29,20 @@ type consoleRegistry interface {
 	ListGroups(ctx context.Context, pg models.Page) ([]models.Group, int64, error)
 	ListDevices(ctx context.Context, f models.DeviceFilter, pg models.Page) ([]models.Device, int64, error)
 	ListDeviceMessages(ctx context.Context, pk, dn string, f models.MessageFilter, pg models.Page) ([]models.Message, int64, error)
+	GetDevice(ctx context.Context, pk, dn string) (*models.Device, error)
+	CreateProduct(ctx context.Context, in models.ProductInput) (*models.Product, error)
+	GetProduct(ctx context.Context, pk string) (*models.Product, error)
+	CreateGroup(ctx context.Context, in models.GroupInput) (*models.Group, error)
+	GetGroup(ctx context.Context, id models.ID) (*models.Group, error)
+	AddGroupDevices(ctx context.Context, id models.ID, refs []models.DeviceRef) (int64, error)
+	RemoveGroupDevices(ctx context.Context, id models.ID, refs []models.DeviceRef) (int64, error)
+	PreviewGroupQuery(ctx context.Context, query string, limit int) ([]models.Device, int64, error)
+	CreateDevices(ctx context.Context, pk string, names []string) ([]models.Device, error)
+	ImportDevices(ctx context.Context, csv io.Reader) (int, error)
+	DeleteDevice(ctx context.Context, pk, dn string) error
+	DeviceSubtaskCounts(ctx context.Context, id models.ID) (*models.Statistics, error)
+	DeviceGroups(ctx context.Context, d *models.Device) ([]models.Group, error)
+	DeviceMessagePage(ctx context.Context, id models.ID, f models.MessageFilter, cursor *models.MessageCursor, size int) ([]models.Message, *models.MessageCursor, error)
 }
 
 // console serves the HTML pages of the tasks (the console of step 3).

@@ -25,8 +25,18 @@ func render(c *fiber.Ctx, title string, body templ.Component) error {
 	if isFragment(c) {
 		return body.Render(c.UserContext(), c.Response().BodyWriter())
 	}
-	l := views.Layout{Title: title, Flash: takeFlash(c), Active: "tasks"}
+	l := views.Layout{Title: title, Flash: takeFlash(c), Active: navKey(c.Path())}
 	return views.Page(l, body).Render(c.UserContext(), c.Response().BodyWriter())
+}
+
+// navKey is the main nav item of a console path: its first segment.
+func navKey(path string) string {
+	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
+	switch first {
+	case "devices", "products", "groups", "files":
+		return first
+	}
+	return "tasks"
 }
 
 // redirect sends the browser to to: HX-Redirect for htmx, 303 otherwise.

@@ -30,9 +30,9 @@ type navItem struct {
 
 var nav = []navItem{
 	{"tasks", "Tasks", "/tasks"},
-	{"devices", "Devices", ""},
-	{"products", "Products", ""},
-	{"groups", "Groups", ""},
+	{"devices", "Devices", "/devices"},
+	{"products", "Products", "/products"},
+	{"groups", "Groups", "/groups"},
 	{"files", "Files", ""},
 }
 

@@ -1,0 +1,92 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"fleettasks/internal/testenv"
+)
+
+func TestConsoleStaticGroup(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	testenv.SeedDevices(t, s.Deps.DB, pk, 3)
+	_, doc := s.page("GET", "/groups", nil, false)
+	if testid(doc, "empty-state").Length() != 1 || testid(doc, "group-create").Length() != 1 {
+		t.Fatal("empty group list")
+	}
+	resp, _ := s.page("POST", "/groups", url.Values{"name": {"kitchen"}, "kind": {"static"}, "query": {"ignored"}}, false)
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/groups/") {
+		t.Fatalf("create: %d %s", resp.StatusCode, loc)
+	}
+	for _, tc := range []struct{ name, form, errID, want string }{
+		{"taken", "name=kitchen&kind=static", "group-name-error", "already exists"},
+		{"no name", "name=&kind=static", "group-name-error", "is required"},
+		{"bad kind", "name=x&kind=other", "group-kind-error", "not a group kind"},
+		{"bad query", "name=x&kind=dynamic&query=deviceName+LIKE", "group-query-error", "at position 16"},
+	} {
+		form, _ := url.ParseQuery(tc.form)
+		resp, frag := s.page("POST", "/groups", form, true)
+		if resp.StatusCode != 422 || !strings.Contains(testid(frag, "error-"+tc.errID).Text(), tc.want) {
+			t.Errorf("%s: %d %q", tc.name, resp.StatusCode, frag.Text())
+		}
+	}
+
+	add := url.Values{"devices": {"productKey,deviceName\n" + pk + ",d1\n" + pk + ",d2\n"}}
+	resp, _ = s.page("POST", loc+"/devices/add", add, false)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(flash(resp), "Added 2 devices") {
+		t.Fatalf("add: %d %q", resp.StatusCode, flash(resp))
+	}
+	for _, bad := range []string{pk + ",nope", "just-one-field", ""} {
+		resp, doc := s.page("POST", loc+"/devices/add", url.Values{"devices": {bad}}, false)
+		if resp.StatusCode != 422 || testid(doc, "error-group-add-error").Length() != 1 || testid(doc, "group-devices").Text() != bad {
+			t.Errorf("add %q: %d", bad, resp.StatusCode)
+		}
+	}
+	_, doc = s.page("GET", loc, nil, false)
+	if testid(doc, "member-row").Length() != 2 || testid(doc, "group-count").Text() != "2" {
+		t.Fatalf("members: %q", testid(doc, "member-table").Text())
+	}
+	rm := testid(doc, "member-row").First().Find("input[name=devices]").AttrOr("value", "")
+	resp, _ = s.page("POST", loc+"/devices/remove", url.Values{"devices": {rm}}, false)
+	if !strings.Contains(flash(resp), "Removed 1 devices") {
+		t.Fatalf("remove: %q", flash(resp))
+	}
+	_, doc = s.page("GET", "/groups", nil, false)
+	if row := testid(doc, "group-row"); !strings.Contains(row.Text(), "1") || !strings.Contains(row.Text(), "Static") {
+		t.Fatalf("list: %q", row.Text())
+	}
+}
+
+func TestConsoleDynamicGroup(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	testenv.SeedDevices(t, s.Deps.DB, pk, 12)
+	q := "productKey = '" + pk + "' AND deviceName LIKE 'd1%'"
+	_, frag := s.page("GET", "/groups/preview?query="+url.QueryEscape(q), nil, true)
+	if testid(frag, "preview-total").Text() != "4" || testid(frag, "preview-device").Length() != 4 {
+		t.Fatalf("preview: %q", frag.Text())
+	}
+	_, frag = s.page("GET", "/groups/preview?query="+url.QueryEscape("deviceName = 'x' AND"), nil, true)
+	if e := testid(frag, "query-error"); e.AttrOr("data-pos", "") != "21" || !strings.Contains(e.Text(), "at position 21") ||
+		!strings.Contains(e.Find("pre").Text(), strings.Repeat(" ", 20)+"^") {
+		t.Fatalf("parse error: %q", frag.Text())
+	}
+	resp, _ := s.page("POST", "/groups", url.Values{"name": {"ones"}, "kind": {"dynamic"}, "query": {q}}, false)
+	loc := resp.Header.Get("Location")
+	_, doc := s.page("GET", loc, nil, false)
+	if testid(doc, "member-row").Length() != 4 || testid(doc, "group-add").Length() != 0 ||
+		!strings.Contains(testid(doc, "group-query-info").Text(), "cannot be the target of a task") {
+		t.Fatalf("dynamic group page: %q", doc.Find("main").Text())
+	}
+	resp, doc = s.page("POST", loc+"/devices/add", url.Values{"devices": {pk + ",d2"}}, false)
+	if resp.StatusCode != 422 || !strings.Contains(testid(doc, "error-group-add-error").Text(), "dynamic group") {
+		t.Fatalf("add to a dynamic group: %d", resp.StatusCode)
+	}
+	if resp, _ := s.page("GET", "/groups/999999", nil, false); resp.StatusCode != 404 {
+		t.Fatalf("unknown group: %d", resp.StatusCode)
+	}
+}

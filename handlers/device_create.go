@@ -1,0 +1,40 @@
+package handlers
+
+import (
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/models"
+	"fleettasks/views"
+)
+
+// POST /devices — registers one device from the list page's form; on a
+// bad name, an unknown product or a duplicate, the form comes back with
+// the user's values and the error by its field.
+func (h *console) deviceCreate(c *fiber.Ctx) error {
+	f := views.DeviceAdd{ProductKey: c.FormValue("productKey"), DeviceName: strings.TrimSpace(c.FormValue("deviceName"))}
+	_, err := h.registry.CreateDevices(c.UserContext(), f.ProductKey, []string{f.DeviceName})
+	if err == nil {
+		setFlash(c, "ok", "Registered the device "+f.ProductKey+"/"+f.DeviceName+".")
+		return redirect(c, views.DeviceURL(f.ProductKey, f.DeviceName))
+	}
+	me, ok := models.AsError(err)
+	if !ok {
+		return err
+	}
+	field := "deviceName"
+	if me.Kind == models.KindNotFound {
+		field = "productKey"
+	}
+	msg := me.Message
+	if strings.HasPrefix(msg, "is ") {
+		msg = "The device name " + msg
+	}
+	f.Errors = map[string]string{field: msg}
+	if f.Products, err = h.allProducts(c); err != nil {
+		return err
+	}
+	c.Status(fiber.StatusUnprocessableEntity)
+	return render(c, "Add a device", views.DeviceAddForm(f))
+}

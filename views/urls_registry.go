@@ -1,0 +1,56 @@
+package views
+
+import "fleettasks/models"
+
+// DevicesURL is the device list with its filters.
+func DevicesURL(pk, q string, page int) string {
+	p := ""
+	if page > 1 {
+		p = itoa(page)
+	}
+	return withQuery("/devices", "productKey", pk, "q", q, "page", p)
+}
+
+// DeviceImportURL is the CSV import of devices.
+func DeviceImportURL() string { return "/devices/import" }
+
+// DeviceURL is a device's page (Overview tab).
+func DeviceURL(pk, dn string) string { return "/devices/" + pk + "/" + dn }
+
+// DeviceTabURL is a tab of a device's page: "", "tasks" or "log".
+func DeviceTabURL(pk, dn, tab string) string {
+	if tab == "" {
+		return DeviceURL(pk, dn)
+	}
+	return DeviceURL(pk, dn) + "/" + tab
+}
+
+// DeviceDeleteURL deletes a device (POST).
+func DeviceDeleteURL(pk, dn string) string { return DeviceURL(pk, dn) + "/delete" }
+
+// DeviceLogURL is a device's message log with its filter and keyset cursor.
+func DeviceLogURL(pk, dn string, f LogFilter, before string) string {
+	return withQuery(DeviceTabURL(pk, dn, "log"), "direction", f.Direction, "from", f.From, "to", f.To,
+		"subtask", f.Subtask, "before", before)
+}
+
+// ProductsURL is the product list.
+func ProductsURL() string { return "/products" }
+
+// ProductURL is a product's page.
+func ProductURL(pk string) string { return "/products/" + pk }
+
+// GroupsURL is the group list.
+func GroupsURL() string { return "/groups" }
+
+// GroupURL is a group's page.
+func GroupURL(id models.ID) string { return "/groups/" + id.String() }
+
+// FilesURL is the file library.
+func FilesURL() string { return "/files" }
+
+// GroupPreviewURL is the live preview of a dynamic group query.
+func GroupPreviewURL() string { return "/groups/preview" }
+
+// GroupMembersURL adds (POST) devices to a static group; action "remove" takes them out.
+func GroupMembersURL(id models.ID, action string) string { return GroupURL(id) + "/devices/" + action }
