@@ -1,11 +1,6 @@
 package handlers
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"reflect"
 	"strconv"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,71 +36,4 @@ func pathID(c *fiber.Ctx, name string) (models.ID, error) {
 		return 0, models.NotFound("no %s %q", name, c.Params(name))
 	}
 	return id, nil
-}
-
-// bodyJSON decodes the request body into v with a clear error.
-func bodyJSON(c *fiber.Ctx, v any) error {
-	body, err := readBody(c, maxJSONBody)
-	if err != nil {
-		return err
-	}
-	if len(body) == 0 {
-		return models.Invalid("", "the request body is empty; send a JSON object")
-	}
-	err = json.Unmarshal(body, v)
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, new(*models.Error)):
-		return err
-	case errors.As(err, &typeErr):
-		return models.Invalid(typeErr.Field, "must be of JSON type %s, not %s", jsonType(typeErr.Type.Kind()), typeErr.Value)
-	case errors.As(err, &syntaxErr):
-		return models.Invalid("", "the request body is not valid JSON: %v (at byte %d)", syntaxErr, syntaxErr.Offset)
-	default:
-		return models.Invalid("", "the request body is not valid JSON for this call: %v", err)
-	}
-}
-
-// maxJSONBody bounds a JSON request: 100,000 devices of a task target and
-// a 64 KB job document fit well within it.
-const maxJSONBody = 16 << 20
-
-// readBody reads the request body, at most limit bytes. The app streams
-// request bodies (for uploads), so the limit is enforced here.
-func readBody(c *fiber.Ctx, limit int64) ([]byte, error) {
-	stream := c.Context().RequestBodyStream()
-	if stream == nil {
-		if int64(len(c.Body())) > limit {
-			return nil, &models.Error{Kind: models.KindTooLarge, Message: fmt.Sprintf("the request body is over %d MB", limit>>20)}
-		}
-		return c.Body(), nil
-	}
-	body, err := io.ReadAll(io.LimitReader(stream, limit+1))
-	if err != nil {
-		return nil, models.Invalid("", "reading the request body: %v", err)
-	}
-	if int64(len(body)) > limit {
-		return nil, &models.Error{Kind: models.KindTooLarge, Message: fmt.Sprintf("the request body is over %d MB", limit>>20)}
-	}
-	return body, nil
-}
-
-func jsonType(k reflect.Kind) string {
-	switch k {
-	case reflect.String:
-		return "string"
-	case reflect.Bool:
-		return "boolean"
-	case reflect.Slice, reflect.Array:
-		return "array"
-	case reflect.Map, reflect.Struct:
-		return "object"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
-		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
-		return "number"
-	}
-	return k.String()
 }
