@@ -3,8 +3,11 @@ package workers
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -48,27 +51,37 @@ type Bridge struct {
 	pub     *Publisher
 	logw    *LogWriter
 	log     *slog.Logger
-	in      chan mqtt.Message
+	shards  []chan mqtt.Message // by device: one device's messages stay in order
+	done    chan struct{}       // closed when Run ends
 	subs    []mqtt.Client
 	devices *deviceCache
 	limiter *deviceLimiter
 	now     func() time.Time
 	// writes that may lag a second, coalesced: devices heard from and
 	// notify deliveries (losing them in a crash costs nothing)
+	mu   sync.Mutex
 	seen map[models.ID]bool
 	acks []models.Delivery
 }
 
+// ingestShards is how many batches are handled at once; a device's
+// messages always go to the same shard, so they are handled in order.
+const ingestShards = 4
+
 // NewBridge builds the bridge; Run connects it and serves until ctx ends.
 func NewBridge(cfg *config.Config, db *models.DB, tasks *models.Tasks, rdb *redis.Client, pub *Publisher, logw *LogWriter, log *slog.Logger) *Bridge {
-	return &Bridge{
+	b := &Bridge{
 		cfg: cfg, db: db, tasks: tasks, redis: rdb, pub: pub, logw: logw, log: log,
-		in:      make(chan mqtt.Message, 4*maxBatch),
 		devices: newDeviceCache(),
 		limiter: newDeviceLimiter(cfg.DeviceRate),
 		now:     time.Now,
 		seen:    map[models.ID]bool{},
 	}
+	b.done = make(chan struct{})
+	for range ingestShards {
+		b.shards = append(b.shards, make(chan mqtt.Message, maxBatch))
+	}
+	return b
 }
 
 // ingestKinds are the topics the bridge subscribes to.
@@ -96,28 +109,47 @@ func (b *Bridge) Run(ctx context.Context) error {
 			c.Disconnect(1000)
 		}
 	}()
+	var wg sync.WaitGroup
+	for _, shard := range b.shards {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.drain(ctx, shard)
+		}()
+	}
 	flush := time.NewTicker(time.Second)
 	defer flush.Stop()
-	defer b.flush(context.Background())
+	for {
+		select {
+		case <-ctx.Done():
+			close(b.done)
+			wg.Wait()
+			b.flush(context.Background())
+			return nil
+		case <-flush.C:
+			b.flush(ctx)
+		}
+	}
+}
+
+// drain handles one shard's messages in batches: whatever has arrived
+// while the previous batch was handled, up to maxBatch.
+func (b *Bridge) drain(ctx context.Context, in chan mqtt.Message) {
 	batch := make([]mqtt.Message, 0, maxBatch)
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case <-flush.C:
-			b.flush(ctx)
-			continue
-		case m := <-b.in:
+			return
+		case m := <-in:
 			batch = append(batch[:0], m)
 		}
-		// take what has arrived meanwhile, up to a batch
-	drain:
+	more:
 		for len(batch) < maxBatch {
 			select {
-			case m := <-b.in:
+			case m := <-in:
 				batch = append(batch, m)
 			default:
-				break drain
+				break more
 			}
 		}
 		b.handle(ctx, batch)
@@ -140,27 +172,38 @@ func (b *Bridge) subscribe(c mqtt.Client) {
 
 // flush writes the coalesced last-seen times and deliveries.
 func (b *Bridge) flush(ctx context.Context) {
-	if len(b.acks) > 0 {
-		if err := b.tasks.MarkDelivered(ctx, b.acks); err != nil {
+	b.mu.Lock()
+	acks, seen := b.acks, b.seen
+	b.acks, b.seen = nil, map[models.ID]bool{}
+	b.mu.Unlock()
+	if len(acks) > 0 {
+		if err := b.tasks.MarkDelivered(ctx, acks); err != nil {
 			b.log.Warn("record deliveries", "err", err)
 		}
-		b.acks = b.acks[:0]
 	}
-	if len(b.seen) > 0 {
-		ids := make([]int64, 0, len(b.seen))
-		for id := range b.seen {
+	if len(seen) > 0 {
+		ids := make([]int64, 0, len(seen))
+		for id := range seen {
 			ids = append(ids, int64(id))
 		}
 		if err := b.db.TouchDevices(ctx, ids, b.now()); err != nil {
 			b.log.Warn("touch devices", "err", err)
 		}
-		clear(b.seen)
 	}
 }
 
-// receive queues a device message for the batch loop (blocking when it is
-// full: the broker then holds back, within its in-flight window).
-func (b *Bridge) receive(_ mqtt.Client, m mqtt.Message) { b.in <- m }
+// receive queues a device message for its device's shard (blocking when it
+// is full: the broker then holds back, within its in-flight window).
+func (b *Bridge) receive(_ mqtt.Client, m mqtt.Message) {
+	topic := m.Topic()
+	device := topic[:strings.LastIndexByte(topic, '/')+1] // /sys/{pk}/{dn}/thing/job/
+	h := fnv.New32a()
+	h.Write([]byte(device))
+	select {
+	case b.shards[h.Sum32()%uint32(len(b.shards))] <- m:
+	case <-b.done: // shutting down: unacknowledged, the broker keeps it
+	}
+}
 
 // request is one device message on its way through a batch.
 type request struct {

@@ -35,9 +35,11 @@ func (b *Bridge) handle(ctx context.Context, msgs []mqtt.Message) {
 	for _, m := range msgs {
 		m.Ack()
 	}
+	b.mu.Lock()
 	for _, r := range reqs {
 		b.seen[r.device] = true
 	}
+	b.mu.Unlock()
 }
 
 // identify maps each message to its device; messages of unregistered
@@ -179,7 +181,9 @@ func (b *Bridge) apply(ctx context.Context, reqs []*request) {
 			gets = append(gets, r)
 		}
 	}
+	b.mu.Lock()
 	b.acks = append(b.acks, acks...)
+	b.mu.Unlock()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)
 	for _, r := range gets {
