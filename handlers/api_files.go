@@ -22,6 +22,8 @@ type fileLibrary interface {
 	Get(ctx context.Context, id models.ID) (*models.File, error)
 	List(ctx context.Context, kind string, p models.Page) (models.List[models.File], error)
 	Open(ctx context.Context, id models.ID) (*models.File, *os.File, error)
+	UsageOf(ctx context.Context, ids []models.ID, limit int) (map[models.ID]*models.FileUsage, error)
+	Delete(ctx context.Context, id models.ID) error
 }
 
 // apiFiles serves /api/v1/files: upload, list, get and content.

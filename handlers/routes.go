@@ -16,6 +16,7 @@ func routes(app *fiber.App, d Deps) {
 	api.Get("/files", files.list)
 	api.Get("/files/:id", files.get)
 	api.Get("/files/:id/content", files.content)
+	api.Delete("/files/:id", files.remove)
 	app.Get("/download/files/:id", newFileDownload(d.Files).serve) // devices: signed URL, no token
 
 	// --- registry: products, devices, groups ---
@@ -83,6 +84,10 @@ func routes(app *fiber.App, d Deps) {
 	ui.Get("/groups/:id", con.groupShow)
 	ui.Post("/groups/:id/devices/add", con.groupAddDevices)
 	ui.Post("/groups/:id/devices/remove", con.groupRemoveDevices)
+	ui.Get("/files", con.fileList)
+	ui.Post("/files", con.fileCreate)
+	ui.Get("/files/:id", con.fileShow)
+	ui.Post("/files/:id/delete", con.fileDelete)
 	ui.Post("/console/files", con.fileUpload)
 	ui.Get("/console/devices/search", con.deviceSearch)
 	ui.Get("/console/rule-template.json", ruleTemplate)

@@ -46,8 +46,23 @@ func GroupsURL() string { return "/groups" }
 // GroupURL is a group's page.
 func GroupURL(id models.ID) string { return "/groups/" + id.String() }
 
-// FilesURL is the file library.
-func FilesURL() string { return "/files" }
+// FilesURL is the file library, of one kind ("" for all) and page.
+func FilesURL(kind string, page int) string {
+	p := ""
+	if page > 1 {
+		p = itoa(page)
+	}
+	return withQuery("/files", "kind", kind, "page", p)
+}
+
+// FileURL is a file's page (a rule file's JSON is shown there).
+func FileURL(id models.ID) string { return "/files/" + id.String() }
+
+// FileDeleteURL deletes a file (POST).
+func FileDeleteURL(id models.ID) string { return FileURL(id) + "/delete" }
+
+// FileContentURL downloads a file's content.
+func FileContentURL(id models.ID) string { return "/api/v1/files/" + id.String() + "/content" }
 
 // GroupPreviewURL is the live preview of a dynamic group query.
 func GroupPreviewURL() string { return "/groups/preview" }
