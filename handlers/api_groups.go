@@ -13,6 +13,7 @@ type groupRegistry interface {
 	CreateGroup(ctx context.Context, in models.GroupInput) (*models.Group, error)
 	ListGroups(ctx context.Context, p models.Page) ([]models.Group, int64, error)
 	GetGroup(ctx context.Context, id models.ID) (*models.Group, error)
+	RenameGroup(ctx context.Context, id models.ID, name string) (*models.Group, error)
 	AddGroupDevices(ctx context.Context, id models.ID, refs []models.DeviceRef) (int64, error)
 }
 
@@ -90,4 +91,26 @@ func (h *apiGroups) addDevices(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"added": added, "group": g})
+}
+
+// rename is PATCH /api/v1/groups/:id with {"name"}.
+func (h *apiGroups) rename(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name *string `json:"name"`
+	}
+	if err := bodyJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Name == nil {
+		return models.Invalid("name", "is required: the group's new name")
+	}
+	g, err := h.reg.RenameGroup(c.UserContext(), id, *in.Name)
+	if err != nil {
+		return err
+	}
+	return c.JSON(g)
 }

@@ -34,6 +34,7 @@ type consoleRegistry interface {
 	GetProduct(ctx context.Context, pk string) (*models.Product, error)
 	CreateGroup(ctx context.Context, in models.GroupInput) (*models.Group, error)
 	GetGroup(ctx context.Context, id models.ID) (*models.Group, error)
+	RenameGroup(ctx context.Context, id models.ID, name string) (*models.Group, error)
 	AddGroupDevices(ctx context.Context, id models.ID, refs []models.DeviceRef) (int64, error)
 	RemoveGroupDevices(ctx context.Context, id models.ID, refs []models.DeviceRef) (int64, error)
 	PreviewGroupQuery(ctx context.Context, query string, limit int) ([]models.Device, int64, error)

@@ -90,3 +90,32 @@ func TestConsoleDynamicGroup(t *testing.T) {
 		t.Fatalf("unknown group: %d", resp.StatusCode)
 	}
 }
+
+func TestGroupRename(t *testing.T) {
+	s := newTestServer(t)
+	for _, name := range []string{"north", "south"} {
+		s.page("POST", "/groups", url.Values{"name": {name}, "kind": {"static"}}, false)
+	}
+	resp, _ := s.page("POST", "/groups/1/rename", url.Values{"name": {"north-east"}}, false)
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(flash(resp), "north-east") {
+		t.Fatalf("rename: %d %q", resp.StatusCode, flash(resp))
+	}
+	for _, tc := range []struct{ name, want string }{{"south", "already exists"}, {"", "is required"}} {
+		resp, doc := s.page("POST", "/groups/1/rename", url.Values{"name": {tc.name}}, false)
+		if resp.StatusCode != 422 || !strings.Contains(testid(doc, "error-rename-error").Text(), tc.want) ||
+			testid(doc, "group-rename-name").AttrOr("value", "?") != tc.name || testid(doc, "group-name").Text() != "north-east" {
+			t.Errorf("rename to %q: %d %q", tc.name, resp.StatusCode, testid(doc, "group-rename").Text())
+		}
+	}
+	var e apiErr
+	if status, raw := s.do(http.MethodPatch, "/api/v1/groups/2", `{"name":"north-east"}`, &e); status != 409 || e.Error.Field != "name" {
+		t.Fatalf("API rename to a taken name: %d %s", status, raw)
+	}
+	var g struct{ Name string }
+	if status, raw := s.do(http.MethodPatch, "/api/v1/groups/2", `{"name":"west"}`, &g); status != 200 || g.Name != "west" {
+		t.Fatalf("API rename: %d %s", status, raw)
+	}
+	if status, _ := s.do(http.MethodPatch, "/api/v1/groups/99", `{"name":"x"}`, &e); status != 404 {
+		t.Fatalf("unknown group: %d", status)
+	}
+}

@@ -33,6 +33,7 @@ func routes(app *fiber.App, d Deps) {
 	api.Post("/groups", groups.create)
 	api.Get("/groups", groups.list)
 	api.Get("/groups/:id", groups.get)
+	api.Patch("/groups/:id", groups.rename)
 	api.Post("/groups/:id/devices", groups.addDevices)
 
 	// --- tasks ---
@@ -82,6 +83,7 @@ func routes(app *fiber.App, d Deps) {
 	ui.Post("/groups", con.groupCreate)
 	ui.Get("/groups/preview", con.groupPreview)
 	ui.Get("/groups/:id", con.groupShow)
+	ui.Post("/groups/:id/rename", con.groupRename)
 	ui.Post("/groups/:id/devices/add", con.groupAddDevices)
 	ui.Post("/groups/:id/devices/remove", con.groupRemoveDevices)
 	ui.Get("/files", con.fileList)

@@ -222,3 +222,29 @@ func TestGroupPreviewAndRemove(t *testing.T) {
 	_, err = r.RemoveGroupDevices(ctx, dyn.ID, refs)
 	wantRegErr(t, err, models.KindUnprocessable, "devices")
 }
+
+func TestRenameGroup(t *testing.T) {
+	_, reg := newRegistry(t)
+	ctx := context.Background()
+	a, err := reg.CreateGroup(ctx, models.GroupInput{Name: "north", Kind: models.GroupStatic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.CreateGroup(ctx, models.GroupInput{Name: "south", Kind: models.GroupStatic}); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := reg.RenameGroup(ctx, a.ID, "  north-east "); err != nil || g.Name != "north-east" {
+		t.Fatalf("rename: %+v %v", g, err)
+	}
+	for _, tc := range []struct {
+		name string
+		kind models.Kind
+	}{{"south", models.KindConflict}, {"", models.KindInvalid}, {strings.Repeat("n", 129), models.KindInvalid}} {
+		if _, err := reg.RenameGroup(ctx, a.ID, tc.name); func() bool { e, ok := models.AsError(err); return !ok || e.Kind != tc.kind || e.Field != "name" }() {
+			t.Errorf("rename to %q: %v", tc.name, err)
+		}
+	}
+	if _, err := reg.RenameGroup(ctx, 999999, "x"); !models.IsNotFound(err) {
+		t.Fatalf("unknown group: %v", err)
+	}
+}
