@@ -47,23 +47,8 @@ func (r *Registry) DeviceMessagePage(ctx context.Context, id ID, f MessageFilter
 		size = 50
 	}
 	args := []any{id}
+	where := f.condition(&args)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where := "device_id = $1"
-	if f.Direction != "" {
-		where += " AND direction = " + arg(f.Direction)
-	}
-	if f.Topic != "" {
-		where += " AND topic = " + arg(f.Topic)
-	}
-	if f.From != nil {
-		where += " AND time >= " + arg(*f.From)
-	}
-	if f.To != nil {
-		where += " AND time < " + arg(*f.To)
-	}
-	if f.SubtaskID != 0 {
-		where += " AND subtask_id = " + arg(f.SubtaskID)
-	}
 	skip := 0
 	if cursor != nil {
 		where += " AND time <= " + arg(cursor.Time)

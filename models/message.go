@@ -69,23 +69,8 @@ func (r *Registry) ListDeviceMessages(ctx context.Context, pk, dn string, f Mess
 		return nil, 0, err
 	}
 	args := []any{dev.ID}
+	where := f.condition(&args)
 	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	where := "device_id = $1"
-	if f.Direction != "" {
-		where += " AND direction = " + arg(f.Direction)
-	}
-	if f.Topic != "" {
-		where += " AND topic = " + arg(f.Topic)
-	}
-	if f.From != nil {
-		where += " AND time >= " + arg(*f.From)
-	}
-	if f.To != nil {
-		where += " AND time < " + arg(*f.To)
-	}
-	if f.SubtaskID != 0 {
-		where += " AND subtask_id = " + arg(f.SubtaskID)
-	}
 	var total int64
 	if err := r.db.Pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM device_messages WHERE `+where+
 		` LIMIT `+strconv.Itoa(MaxMessageCount+1)+`) m`, args...).Scan(&total); err != nil {
@@ -125,4 +110,27 @@ func payloadJSON(b []byte) json.RawMessage {
 	}
 	s, _ := json.Marshal(string(b))
 	return s
+}
+
+// condition is the WHERE condition of f on device_messages of the device
+// $1 (the first of args); f's values are appended to args.
+func (f MessageFilter) condition(args *[]any) string {
+	arg := func(v any) string { *args = append(*args, v); return "$" + strconv.Itoa(len(*args)) }
+	where := "device_id = $1"
+	if f.Direction != "" {
+		where += " AND direction = " + arg(f.Direction)
+	}
+	if f.Topic != "" {
+		where += " AND topic = " + arg(f.Topic)
+	}
+	if f.From != nil {
+		where += " AND time >= " + arg(*f.From)
+	}
+	if f.To != nil {
+		where += " AND time < " + arg(*f.To)
+	}
+	if f.SubtaskID != 0 {
+		where += " AND subtask_id = " + arg(f.SubtaskID)
+	}
+	return where
 }
