@@ -325,3 +325,20 @@ func TestReadyzNamesWhatIsDown(t *testing.T) {
 		t.Fatalf("readyz: %d %v", resp.StatusCode, body)
 	}
 }
+
+// Every response carries the security headers; the CSP allows no inline
+// script and no framing.
+func TestSecurityHeaders(t *testing.T) {
+	s := newTestServer(t)
+	for _, path := range []string{"/tasks", "/tasks/new", "/devices", "/groups", "/files", "/api/v1/tasks", "/healthz", "/tasks/999"} {
+		resp, err := s.App.Test(httptest.NewRequest(http.MethodGet, path, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		csp := resp.Header.Get("Content-Security-Policy")
+		if !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-eval") || !strings.Contains(csp, "frame-ancestors 'none'") ||
+			resp.Header.Get("X-Content-Type-Options") != "nosniff" || resp.Header.Get("Referrer-Policy") != "same-origin" || resp.Header.Get("X-Frame-Options") != "DENY" {
+			t.Errorf("%s: headers %v", path, resp.Header)
+		}
+	}
+}
