@@ -21,6 +21,7 @@ commands:
   web       console and API only
   worker    asynq workers (and, from the engine on, the MQTT bridge) only
   migrate   apply pending database migrations and exit
+  broker    broker acl: print a Mosquitto ACL file for the registered devices
   bench     run the benchmark of BENCHMARKS.md (own database and Redis db)
   simulate  run simulated devices: --product PK --devices N [--register] [--behaviour succeed|fail|reject|hang|mixed]
 
@@ -45,6 +46,7 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		"worker":   worker,
 		"migrate":  migrate,
 		"bench":    bench,
+		"broker":   broker,
 		"simulate": simulate,
 	}
 	cmd, ok := commands[args[0]]

@@ -19,7 +19,11 @@ type Broker struct {
 }
 
 // NewBroker starts a Mosquitto of the test's own on a free port.
-func NewBroker(t testing.TB) *Broker {
+func NewBroker(t testing.TB) *Broker { return NewBrokerWith(t, "allow_anonymous true\n") }
+
+// NewBrokerWith is NewBroker with more configuration lines (e.g. password
+// and ACL files).
+func NewBrokerWith(t testing.TB, extra string) *Broker {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -28,7 +32,9 @@ func NewBroker(t testing.TB) *Broker {
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
 	conf := filepath.Join(t.TempDir(), "mosquitto.conf")
-	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 100000\n", port)
+	// user root: as root, Mosquitto would otherwise switch to its own user,
+	// who cannot read the test's private temporary files
+	body := fmt.Sprintf("listener %d 127.0.0.1\nuser root\npersistence false\nmax_queued_messages 100000\n%s", port, extra)
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
