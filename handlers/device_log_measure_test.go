@@ -17,9 +17,6 @@ import (
 // device with 1,000,000 log rows over a week of daily partitions. It logs
 // the median of each kind of page and asserts nothing about the times.
 func TestDeviceLogPageMillionRows(t *testing.T) {
-	if testing.Short() {
-		t.Skip("inserts 1,000,000 rows")
-	}
 	s := newTestServer(t)
 	ctx := context.Background()
 	pk := testenv.Prefix(t)

@@ -21,7 +21,7 @@ const chromium = "/usr/bin/chromium"
 func browser(t *testing.T) context.Context {
 	t.Helper()
 	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("%s is missing: run bash scripts/services.sh chromium (make test does)", chromium)
+		t.Fatalf("%s is missing: run bash scripts/services.sh chromium (make test does)", chromium)
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
