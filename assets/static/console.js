@@ -16,6 +16,18 @@
     bar.value = evt.detail.loaded;
   });
 
+  // A field's error message is about the value that was sent: once the
+  // user edits the field, the message no longer applies, so it is hidden
+  // (the server checks the new value on the next submit).
+  document.addEventListener("input", function (evt) {
+    var ids = evt.target.getAttribute && evt.target.getAttribute("aria-describedby");
+    if (!ids) return;
+    ids.split(/\s+/).forEach(function (id) {
+      var el = document.getElementById(id);
+      if (el && el.classList.contains("field-error")) el.hidden = true;
+    });
+  });
+
   document.addEventListener("click", function (evt) {
     var t = evt.target.closest("[data-open-dialog],[data-close-dialog],[data-add-device]");
     if (!t) return;
