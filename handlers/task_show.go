@@ -3,24 +3,17 @@ package handlers
 import (
 	"github.com/gofiber/fiber/v2"
 
+	"fleettasks/models"
 	"fleettasks/views"
 )
 
 // GET /tasks/:id — the task page; ?status= and ?q= filter its sub-tasks.
 func (h *console) taskShow(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
+	task, stats, err := h.taskAndStats(c)
 	if err != nil {
 		return err
 	}
-	task, err := h.tasks.GetTask(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	stats, err := h.tasks.Statistics(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	subs, err := h.subtaskPage(c, id)
+	subs, err := h.subtaskPage(c, task.ID)
 	if err != nil {
 		return err
 	}
@@ -30,15 +23,7 @@ func (h *console) taskShow(c *fiber.Ctx) error {
 // GET /tasks/:id/summary — the summary fragment (polled while the task
 // runs), with the header out of band so that the actions follow.
 func (h *console) taskSummary(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	task, err := h.tasks.GetTask(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	stats, err := h.tasks.Statistics(c.UserContext(), id)
+	task, stats, err := h.taskAndStats(c)
 	if err != nil {
 		return err
 	}
@@ -50,4 +35,18 @@ func (h *console) taskSummary(c *fiber.Ctx) error {
 		return views.TaskHeader(task, stats, true).Render(c.UserContext(), c.Response().BodyWriter())
 	}
 	return render(c, task.Name, views.TaskSummary(task, stats))
+}
+
+// taskAndStats loads the task of the :id path parameter and its statistics.
+func (h *console) taskAndStats(c *fiber.Ctx) (*models.Task, *models.Statistics, error) {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return nil, nil, err
+	}
+	task, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	stats, err := h.tasks.Statistics(c.UserContext(), id)
+	return task, stats, err
 }

@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -51,15 +50,8 @@ func (r *Registry) RemoveGroupDevices(ctx context.Context, id ID, refs []DeviceR
 	}
 	var removed int64
 	err := pgx.BeginFunc(ctx, r.db.Pool, func(tx pgx.Tx) error {
-		var kind string
-		err := tx.QueryRow(ctx, `SELECT kind FROM groups WHERE id = $1 FOR SHARE`, id).Scan(&kind)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return NotFound("no group %s", id)
-		} else if err != nil {
+		if err := lockStaticGroup(ctx, tx, id, "removed from"); err != nil {
 			return err
-		}
-		if kind == GroupDynamic {
-			return Unprocessable("devices", "devices cannot be removed from a dynamic group: change its query instead")
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM group_members m USING devices d, unnest($2::text[], $3::text[]) AS r (pk, dn)
 			WHERE m.group_id = $1 AND m.device_id = d.id AND d.product_key = r.pk AND d.device_name = r.dn`, id, pks, dns)

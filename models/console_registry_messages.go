@@ -60,23 +60,8 @@ func (r *Registry) DeviceMessagePage(ctx context.Context, id ID, f MessageFilter
 	if err != nil {
 		return nil, nil, fmt.Errorf("models: message page of device %s: %w", id, err)
 	}
-	defer rows.Close()
-	var items []Message
-	for rows.Next() {
-		var m Message
-		var payload []byte
-		var subtask *int64
-		if err := rows.Scan(&m.Time, &m.Direction, &m.Topic, &m.MessageID, &payload, &m.Code, &subtask); err != nil {
-			return nil, nil, fmt.Errorf("models: message page of device %s: %w", id, err)
-		}
-		m.Time, m.Payload = m.Time.UTC(), payloadJSON(payload)
-		if subtask != nil {
-			sid := ID(*subtask)
-			m.SubtaskID = &sid
-		}
-		items = append(items, m)
-	}
-	if err := rows.Err(); err != nil {
+	items, err := scanMessages(rows)
+	if err != nil {
 		return nil, nil, fmt.Errorf("models: message page of device %s: %w", id, err)
 	}
 	if len(items) <= size {

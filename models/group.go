@@ -227,15 +227,8 @@ func (r *Registry) AddGroupDevices(ctx context.Context, id ID, refs []DeviceRef)
 	}
 	var added int64
 	err := pgx.BeginFunc(ctx, r.db.Pool, func(tx pgx.Tx) error {
-		var kind string
-		err := tx.QueryRow(ctx, `SELECT kind FROM groups WHERE id = $1 FOR SHARE`, id).Scan(&kind)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return NotFound("no group %s", id)
-		} else if err != nil {
+		if err := lockStaticGroup(ctx, tx, id, "added to"); err != nil {
 			return err
-		}
-		if kind == GroupDynamic {
-			return Unprocessable("devices", "devices cannot be added to a dynamic group: its members are the devices matching its query")
 		}
 		rows, err := tx.Query(ctx, `SELECT d.id FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r (pk, dn, i)
 			LEFT JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn ORDER BY r.i`, pks, dns)
@@ -260,4 +253,21 @@ func (r *Registry) AddGroupDevices(ctx context.Context, id ID, refs []DeviceRef)
 		return 0, fmt.Errorf("models: add %d devices to group %s: %w", len(refs), id, err)
 	}
 	return added, err
+}
+
+// lockStaticGroup locks group id against deletion for the transaction and
+// refuses a dynamic group, whose members its query decides: their devices
+// cannot be <verb> it ("added to", "removed from").
+func lockStaticGroup(ctx context.Context, tx pgx.Tx, id ID, verb string) error {
+	var kind string
+	err := tx.QueryRow(ctx, `SELECT kind FROM groups WHERE id = $1 FOR SHARE`, id).Scan(&kind)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return NotFound("no group %s", id)
+	} else if err != nil {
+		return err
+	}
+	if kind == GroupDynamic {
+		return Unprocessable("devices", "devices cannot be %s a dynamic group: its members are the devices matching its query", verb)
+	}
+	return nil
 }

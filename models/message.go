@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // Message directions in a device's message log.
@@ -82,25 +84,24 @@ func (r *Registry) ListDeviceMessages(ctx context.Context, pk, dn string, f Mess
 		return nil, 0, fmt.Errorf("models: list messages of %s/%s: %w", pk, dn, err)
 	}
 	defer rows.Close()
-	var items []Message
-	for rows.Next() {
-		var m Message
-		var payload []byte
-		var subtask *int64
-		if err := rows.Scan(&m.Time, &m.Direction, &m.Topic, &m.MessageID, &payload, &m.Code, &subtask); err != nil {
-			return nil, 0, fmt.Errorf("models: list messages of %s/%s: %w", pk, dn, err)
-		}
-		m.Time, m.Payload = m.Time.UTC(), payloadJSON(payload)
-		if subtask != nil {
-			id := ID(*subtask)
-			m.SubtaskID = &id
-		}
-		items = append(items, m)
-	}
-	if err := rows.Err(); err != nil {
+	items, err := scanMessages(rows)
+	if err != nil {
 		return nil, 0, fmt.Errorf("models: list messages of %s/%s: %w", pk, dn, err)
 	}
 	return items, total, nil
+}
+
+// scanMessages reads rows of time, direction, topic, message_id, payload,
+// code, subtask_id.
+func scanMessages(rows pgx.Rows) ([]Message, error) {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
+		var m Message
+		var payload []byte
+		var subtask *ID
+		err := r.Scan(&m.Time, &m.Direction, &m.Topic, &m.MessageID, &payload, &m.Code, &subtask)
+		m.Time, m.Payload, m.SubtaskID = m.Time.UTC(), payloadJSON(payload), subtask
+		return m, err
+	})
 }
 
 // payloadJSON is b itself when it is JSON, else b as a JSON string.

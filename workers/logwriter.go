@@ -59,23 +59,22 @@ func (w *LogWriter) Run(ctx context.Context) {
 		}
 		batch = batch[:0]
 	}
+	add := func(e models.LogEntry) {
+		if batch = append(batch, e); len(batch) == cap(batch) {
+			flush()
+		}
+	}
 	for {
 		select {
 		case e := <-w.in:
-			batch = append(batch, e)
-			if len(batch) == cap(batch) {
-				flush()
-			}
+			add(e)
 		case <-tick.C:
 			flush()
 		case <-ctx.Done():
 			for {
 				select {
 				case e := <-w.in:
-					batch = append(batch, e)
-					if len(batch) == cap(batch) {
-						flush()
-					}
+					add(e)
 				default:
 					flush()
 					return
