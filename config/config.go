@@ -38,6 +38,10 @@ type Config struct {
 	// DeviceRate is how many messages a second one device may send before
 	// it is answered 429.
 	DeviceRate int
+	// SessionIdle ends a console session unused for that long; SessionMax
+	// ends it that long after sign-in.
+	SessionIdle time.Duration
+	SessionMax  time.Duration
 }
 
 // Error names the variable that is wrong and why.
@@ -125,6 +129,15 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.DeviceRate, err = intVar(get, "FLEETTASKS_DEVICE_RATE", 20, 1, 100000); err != nil {
 		return nil, err
 	}
+	idle, err := intVar(get, "FLEETTASKS_SESSION_IDLE_MINUTES", 30, 1, 7*24*60)
+	if err != nil {
+		return nil, err
+	}
+	max, err := intVar(get, "FLEETTASKS_SESSION_MAX_HOURS", 12, 1, 30*24)
+	if err != nil {
+		return nil, err
+	}
+	c.SessionIdle, c.SessionMax = time.Duration(idle)*time.Minute, time.Duration(max)*time.Hour
 	return c, nil
 }
 

@@ -75,7 +75,7 @@ func newFileServer(t *testing.T) *testServer {
 // fetch runs req and returns the response with its body read.
 func (s *testServer) fetch(req *http.Request) (*http.Response, []byte) {
 	s.t.Helper()
-	resp, err := s.App.Test(req, 120_000)
+	resp, err := s.test(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
 	}
@@ -397,6 +397,7 @@ func TestUploadChunkedOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
+	s.As.sign(req)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

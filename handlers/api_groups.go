@@ -73,9 +73,6 @@ func (h *apiGroups) addDevices(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if err := checkBodySize(c, maxDeviceListBody); err != nil {
-		return err
-	}
 	var in struct {
 		Devices []models.DeviceRef `json:"devices"`
 	}

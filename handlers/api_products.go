@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -71,9 +70,6 @@ type newDevices struct {
 // createDevices is POST /api/v1/products/:pk/devices: up to 10,000 devices,
 // all or nothing; 201 with the created devices.
 func (h *apiProducts) createDevices(c *fiber.Ctx) error {
-	if err := checkBodySize(c, maxDeviceListBody); err != nil {
-		return err
-	}
 	var in newDevices
 	if err := bodyJSON(c, &in); err != nil {
 		return err
@@ -92,12 +88,3 @@ func (h *apiProducts) createDevices(c *fiber.Ctx) error {
 // maxDeviceListBody bounds the body of a bulk device call: 10,000 entries
 // of the longest names with room to spare.
 const maxDeviceListBody = 4 << 20
-
-// checkBodySize refuses a declared body larger than limit before it is read.
-func checkBodySize(c *fiber.Ctx, limit int) error {
-	if n := c.Request().Header.ContentLength(); n > limit {
-		c.Context().SetConnectionClose() // the body stays unread
-		return &models.Error{Kind: models.KindTooLarge, Message: fmt.Sprintf("the body is %d bytes; the limit of this call is %d", n, limit)}
-	}
-	return nil
-}

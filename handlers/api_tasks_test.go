@@ -331,7 +331,7 @@ func TestReadyzNamesWhatIsDown(t *testing.T) {
 func TestSecurityHeaders(t *testing.T) {
 	s := newTestServer(t)
 	for _, path := range []string{"/tasks", "/tasks/new", "/devices", "/groups", "/files", "/api/v1/tasks", "/healthz", "/tasks/999"} {
-		resp, err := s.App.Test(httptest.NewRequest(http.MethodGet, path, nil))
+		resp, err := s.test(httptest.NewRequest(http.MethodGet, path, nil))
 		if err != nil {
 			t.Fatal(err)
 		}

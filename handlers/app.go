@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
+	"github.com/redis/go-redis/v9"
 
 	"fleettasks/config"
 	"fleettasks/models"
@@ -22,6 +23,9 @@ type Deps struct {
 	Registry *models.Registry
 	Files    *models.Files
 	Tasks    *models.Tasks
+	Accounts *models.Accounts
+	Audit    *models.Audit
+	Redis    *redis.Client // CSRF tokens
 	Ready    []ReadyCheck
 	Log      *slog.Logger
 }
@@ -63,7 +67,3 @@ func New(d Deps) *fiber.App {
 	routes(app, d)
 	return app
 }
-
-// authenticate is where authentication goes (step 5); until then the API
-// and the console are open.
-func authenticate(c *fiber.Ctx) error { return c.Next() }

@@ -78,3 +78,16 @@ func jsonType(k reflect.Kind) string {
 	}
 	return k.String()
 }
+
+// limitBody refuses (413) a request whose declared body is over max bytes,
+// before anything reads it.
+func limitBody(max int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if n := c.Request().Header.ContentLength(); n > max {
+			c.Context().SetConnectionClose() // the body stays unread
+			return &models.Error{Kind: models.KindTooLarge,
+				Message: fmt.Sprintf("the request body is %d bytes; this call takes at most %d", n, max)}
+		}
+		return c.Next()
+	}
+}

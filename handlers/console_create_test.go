@@ -132,7 +132,7 @@ func TestConsoleUploadAndSearch(t *testing.T) {
 		req := httptest.NewRequest("POST", "/console/files?kind="+kind, &b)
 		req.Header.Set("Content-Type", w.FormDataContentType())
 		req.Header.Set("HX-Request", "true")
-		resp, err := s.App.Test(req, 60_000)
+		resp, err := s.test(req)
 		if err != nil {
 			t.Fatal(err)
 		}

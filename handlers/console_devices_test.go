@@ -22,7 +22,7 @@ func (s *testServer) importCSV(csv string) (*http.Response, *goquery.Document) {
 	body, ct := multipartBody(s.t, filePart("devices.csv", []byte(csv)))
 	req := httptest.NewRequest("POST", "/devices/import", body)
 	req.Header.Set("Content-Type", ct)
-	resp, err := s.App.Test(req, 60_000)
+	resp, err := s.test(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

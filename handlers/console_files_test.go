@@ -23,7 +23,7 @@ func (s *testServer) filesPageUpload(hx bool, parts ...formPart) (*http.Response
 	if hx {
 		req.Header.Set("HX-Request", "true")
 	}
-	resp, err := s.App.Test(req, 60_000)
+	resp, err := s.test(req)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func (s *testServer) page(method, path string, form url.Values, hx bool) (*http.
 	if hx {
 		req.Header.Set("HX-Request", "true")
 	}
-	resp, err := s.App.Test(req, 60_000)
+	resp, err := s.test(req)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", method, path, err)
 	}
@@ -90,7 +90,7 @@ func TestConsoleFullPageAndFragment(t *testing.T) {
 		t.Fatalf("GET %s = %d (%d bytes)", href, code, len(body))
 	}
 	req := httptest.NewRequest("GET", href, nil)
-	r, _ := s.App.Test(req)
+	r, _ := s.test(req)
 	if cc := r.Header.Get("Cache-Control"); cc != "public, max-age=31536000, immutable" || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/css") {
 		t.Fatalf("Cache-Control %q, Content-Type %q", cc, r.Header.Get("Content-Type"))
 	}
@@ -194,7 +194,7 @@ func TestConsoleTaskPage(t *testing.T) {
 
 	// CSV export, streamed
 	req := httptest.NewRequest("GET", "/tasks/"+id+"/subtasks.csv", nil)
-	r, err := s.App.Test(req, 60_000)
+	r, err := s.test(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,9 @@ var kindStatus = map[models.Kind]int{
 	models.KindConflict:      http.StatusConflict,
 	models.KindTooLarge:      http.StatusRequestEntityTooLarge,
 	models.KindUnsupported:   http.StatusUnsupportedMediaType,
+	models.KindUnauthorized:  http.StatusUnauthorized,
+	models.KindForbidden:     http.StatusForbidden,
+	models.KindTooMany:       http.StatusTooManyRequests,
 }
 
 var statusCode = map[int]string{

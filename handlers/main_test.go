@@ -2,13 +2,18 @@ package handlers_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/crypto/bcrypt"
 
 	"fleettasks/config"
 	"fleettasks/handlers"
@@ -17,10 +22,21 @@ import (
 )
 
 // testServer is a full app on this test's own database and data directory.
+// Its requests are sent as As (an admin unless a test changes it).
 type testServer struct {
 	App  *fiber.App
 	Deps handlers.Deps
+	As   *creds
 	t    *testing.T
+}
+
+// creds are a user's ways in: a console session, an API token and a CSRF
+// token (the csrf cookie and header of the console's forms).
+type creds struct {
+	User    *models.User
+	Session string
+	Token   string
+	CSRF    string
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -35,14 +51,91 @@ func newTestServer(t *testing.T) *testServer {
 		t.Fatal(err)
 	}
 	files := models.NewFiles(db, cfg.DataDir, cfg.Secret, cfg.PublicURL)
+	acc := models.NewAccounts(db)
+	acc.SetPasswordCost(bcrypt.MinCost)
+	rdb := redis.NewClient(testenv.RedisOptions(t))
+	t.Cleanup(func() { rdb.Close() })
 	d := handlers.Deps{
 		Config:   cfg,
 		DB:       db,
 		Registry: models.NewRegistry(db),
 		Files:    files,
 		Tasks:    models.NewTasks(db, files),
+		Accounts: acc,
+		Audit:    models.NewAudit(db),
+		Redis:    rdb,
 	}
-	return &testServer{App: handlers.New(d), Deps: d, t: t}
+	s := &testServer{App: handlers.New(d), Deps: d, t: t}
+	s.As = s.user(models.RoleAdmin)
+	return s
+}
+
+const testPassword = "correct horse battery"
+
+// user creates a user of role (role@example.com, or a numbered address
+// when taken) and signs it in: a session, an API token, a CSRF token.
+func (s *testServer) user(role models.Role) *creds {
+	s.t.Helper()
+	ctx := context.Background()
+	email := string(role) + "@example.com"
+	for i := 2; ; i++ {
+		if _, err := s.Deps.Accounts.UserByEmail(ctx, email); models.IsNotFound(err) {
+			break
+		}
+		email = fmt.Sprintf("%s%d@example.com", role, i)
+	}
+	u, err := s.Deps.Accounts.CreateUser(ctx, models.UserInput{Email: email, Role: string(role), Password: testPassword})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	session, _, err := s.Deps.Accounts.Login(ctx, email, testPassword, "192.0.2.1")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	token, _, err := s.Deps.Accounts.CreateToken(ctx, u.ID, "tests")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return &creds{User: u, Session: session, Token: token, CSRF: s.csrfToken()}
+}
+
+// csrfToken is a fresh CSRF token, as the sign-in page hands it out.
+func (s *testServer) csrfToken() string {
+	s.t.Helper()
+	resp, err := s.App.Test(httptest.NewRequest("GET", "/login", nil), 30_000)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, c := range resp.Cookies() {
+		if c.Name == "fleettasks_csrf" && c.Value != "" {
+			return c.Value
+		}
+	}
+	s.t.Fatal("GET /login set no fleettasks_csrf cookie")
+	return ""
+}
+
+// sign adds cr's credentials to req: the API token for /api/, else the
+// session and CSRF cookies and, for a change, the X-Csrf-Token header.
+// Credentials the test set itself are kept.
+func (cr *creds) sign(req *http.Request) {
+	if cr == nil {
+		return
+	}
+	if strings.HasPrefix(req.URL.Path, "/api/") {
+		if req.Header.Get("Authorization") == "" {
+			req.Header.Set("Authorization", "Bearer "+cr.Token)
+		}
+		return
+	}
+	if req.Header.Get("Cookie") == "" {
+		req.AddCookie(&http.Cookie{Name: "fleettasks_session", Value: cr.Session})
+		req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: cr.CSRF})
+	}
+	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Header.Get("X-Csrf-Token") == "" {
+		req.Header.Set("X-Csrf-Token", cr.CSRF)
+	}
 }
 
 // do sends a request with an optional JSON body and returns the status and
@@ -71,9 +164,16 @@ func (s *testServer) do(method, path string, body any, out any) (int, []byte) {
 	return s.send(req, out)
 }
 
-// send runs req through the app with a generous timeout.
+// test runs req through the app, signed as s.As.
+func (s *testServer) test(req *http.Request) (*http.Response, error) {
+	s.As.sign(req)
+	return s.App.Test(req, 120_000)
+}
+
+// send runs req through the app, signed as s.As, with a generous timeout.
 func (s *testServer) send(req *http.Request, out any) (int, []byte) {
 	s.t.Helper()
+	s.As.sign(req)
 	resp, err := s.App.Test(req, 120_000)
 	if err != nil {
 		s.t.Fatalf("%s %s: %v", req.Method, req.URL, err)

@@ -22,18 +22,29 @@ func isFragment(c *fiber.Ctx) bool {
 func render(c *fiber.Ctx, title string, body templ.Component) error {
 	c.Vary("HX-Request")
 	c.Type("html", "utf-8")
+	ctx := views.WithViewer(c.UserContext(), viewer(c))
 	if isFragment(c) {
-		return body.Render(c.UserContext(), c.Response().BodyWriter())
+		return body.Render(ctx, c.Response().BodyWriter())
 	}
 	l := views.Layout{Title: title, Flash: takeFlash(c), Active: navKey(c.Path())}
-	return views.Page(l, body).Render(c.UserContext(), c.Response().BodyWriter())
+	return views.Page(l, body).Render(ctx, c.Response().BodyWriter())
+}
+
+// viewer is who the page is for and the CSRF token of its forms.
+func viewer(c *fiber.Ctx) views.Viewer {
+	v := views.Viewer{}
+	if u := currentUser(c); u != nil {
+		v.Email, v.Role = u.Email, u.Role
+	}
+	v.CSRF, _ = c.Locals(csrfLocal).(string)
+	return v
 }
 
 // navKey is the main nav item of a console path: its first segment.
 func navKey(path string) string {
 	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	switch first {
-	case "devices", "products", "groups", "files":
+	case "devices", "products", "groups", "files", "users", "audit":
 		return first
 	}
 	return "tasks"

@@ -1,96 +1,168 @@
 package handlers
 
-import "github.com/gofiber/fiber/v2"
+import (
+	"slices"
+
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/models"
+)
+
+// routeSet registers routes behind one authentication: each route says
+// which permission it needs (models.Role.Can decides) and, for a change,
+// the audit action it records and the largest body it takes.
+type routeSet struct {
+	r     fiber.Router
+	auth  []fiber.Handler
+	guard guard
+}
+
+// get is a read: any role with p.
+func (s routeSet) get(path string, p models.Permission, h fiber.Handler) {
+	s.r.Get(path, slices.Concat(s.auth, []fiber.Handler{allow(p), h})...)
+}
+
+// change is a state-changing route: refused over maxBody bytes, allowed
+// to roles with p, recorded in the audit log as action when it succeeds.
+func (s routeSet) change(method, path string, p models.Permission, action string, maxBody int, h fiber.Handler) {
+	s.r.Add(method, path, slices.Concat([]fiber.Handler{limitBody(maxBody)}, s.auth, []fiber.Handler{s.guard.act(p, action), h})...)
+}
+
+// Request body limits by kind of route.
+const (
+	smallBody  = 64 << 10                      // sign-in, buttons, short forms
+	largeBody  = maxJSONBody                   // JSON calls, forms with device lists
+	importBody = models.MaxImportBytes + 1<<20 // a CSV of devices with its multipart framing
+	uploadBody = MaxUpload                     // rule files and firmware
+)
 
 // routes is the one route table.
 func routes(app *fiber.App, d Deps) {
 	app.Get("/healthz", healthz)
 	app.Get("/readyz", readyz(d.Ready))
 	app.Get("/metrics", metricsHandler())
-
-	api := app.Group("/api/v1", authenticate)
-
-	// --- files ---
-	files := newAPIFiles(d.Files)
-	api.Post("/files", files.upload)
-	api.Get("/files", files.list)
-	api.Get("/files/:id", files.get)
-	api.Get("/files/:id/content", files.content)
-	api.Delete("/files/:id", files.remove)
-	app.Get("/download/files/:id", newFileDownload(d.Files).serve) // devices: signed URL, no token
-
-	// --- registry: products, devices, groups ---
-	products := newAPIProducts(d.Registry)
-	api.Post("/products", products.create)
-	api.Get("/products", products.list)
-	api.Get("/products/:pk", products.get)
-	api.Post("/products/:pk/devices", products.createDevices)
-	devices := newAPIDevices(d.Registry)
-	api.Get("/devices", devices.list)
-	api.Get("/devices/:pk/:dn", devices.get)
-	api.Get("/devices/:pk/:dn/messages", devices.messages)
-	groups := newAPIGroups(d.Registry)
-	api.Post("/groups", groups.create)
-	api.Get("/groups", groups.list)
-	api.Get("/groups/:id", groups.get)
-	api.Patch("/groups/:id", groups.rename)
-	api.Post("/groups/:id/devices", groups.addDevices)
-
-	// --- tasks ---
-	tasks := newAPITasks(d.Tasks)
-	api.Post("/tasks", tasks.create)
-	api.Get("/tasks", tasks.list)
-	api.Get("/tasks/:id", tasks.get)
-	api.Patch("/tasks/:id", tasks.patch)
-	api.Get("/tasks/:id/statistics", tasks.statistics)
-	api.Get("/tasks/:id/subtasks", tasks.subtasks)
-	api.Get("/tasks/:id/document", tasks.document)
-	api.Post("/tasks/:id/cancel", tasks.cancel)
-	api.Post("/tasks/:id/rerun", tasks.rerun)
-	api.Delete("/tasks/:id", tasks.delete)
-	api.Get("/devices/:pk/:dn/subtasks", tasks.deviceSubtasks)
-
-	// --- console ---
 	app.Get("/static/:name", static)
-	ui := app.Group("", authenticate)
+	app.Get("/download/files/:id", newFileDownload(d.Files).serve) // devices: signed URL, no account
+
+	g := guard{audit: d.Audit, log: d.Log}
+	const (
+		view     = models.PermView
+		tasks    = models.PermTasksWrite
+		del      = models.PermTasksDelete
+		registry = models.PermRegistryWrite
+		files    = models.PermFilesWrite
+		admin    = models.PermAdmin
+		get      = fiber.MethodGet
+		post     = fiber.MethodPost
+		patch    = fiber.MethodPatch
+		remove   = fiber.MethodDelete
+	)
+
+	// --- JSON API: API tokens ---
+	api := routeSet{r: app.Group("/api/v1"), auth: []fiber.Handler{apiAuth(d.Accounts)}, guard: g}
+	af := newAPIFiles(d.Files)
+	api.change(post, "/files", files, "file.upload", uploadBody, af.upload)
+	api.get("/files", view, af.list)
+	api.get("/files/:id", view, af.get)
+	api.get("/files/:id/content", view, af.content)
+	api.change(remove, "/files/:id", files, "file.delete", smallBody, af.remove)
+
+	ap := newAPIProducts(d.Registry)
+	api.change(post, "/products", registry, "product.create", largeBody, ap.create)
+	api.get("/products", view, ap.list)
+	api.get("/products/:pk", view, ap.get)
+	api.change(post, "/products/:pk/devices", registry, "device.create", maxDeviceListBody, ap.createDevices)
+	ad := newAPIDevices(d.Registry)
+	api.get("/devices", view, ad.list)
+	api.get("/devices/:pk/:dn", view, ad.get)
+	api.get("/devices/:pk/:dn/messages", view, ad.messages)
+	ag := newAPIGroups(d.Registry)
+	api.change(post, "/groups", registry, "group.create", largeBody, ag.create)
+	api.get("/groups", view, ag.list)
+	api.get("/groups/:id", view, ag.get)
+	api.change(patch, "/groups/:id", registry, "group.rename", largeBody, ag.rename)
+	api.change(post, "/groups/:id/devices", registry, "group.add_devices", maxDeviceListBody, ag.addDevices)
+
+	at := newAPITasks(d.Tasks)
+	api.change(post, "/tasks", tasks, "task.create", largeBody, at.create)
+	api.get("/tasks", view, at.list)
+	api.get("/tasks/:id", view, at.get)
+	api.change(patch, "/tasks/:id", tasks, "task.update", largeBody, at.patch)
+	api.get("/tasks/:id/statistics", view, at.statistics)
+	api.get("/tasks/:id/subtasks", view, at.subtasks)
+	api.get("/tasks/:id/document", view, at.document)
+	api.change(post, "/tasks/:id/cancel", tasks, "task.cancel", smallBody, at.cancel)
+	api.change(post, "/tasks/:id/rerun", tasks, "task.rerun", smallBody, at.rerun)
+	api.change(remove, "/tasks/:id", del, "task.delete", smallBody, at.delete)
+	api.get("/devices/:pk/:dn/subtasks", view, at.deviceSubtasks)
+
+	au := newAPIAccounts(d.Accounts, d.Audit)
+	api.get("/me", view, au.me)
+	api.get("/users", admin, au.listUsers)
+	api.change(post, "/users", admin, "user.create", smallBody, au.createUser)
+	api.get("/users/:id", admin, au.getUser)
+	api.change(patch, "/users/:id", admin, "user.update", smallBody, au.updateUser)
+	api.get("/users/:id/tokens", admin, au.listTokens)
+	api.change(post, "/users/:id/tokens", admin, "token.create", smallBody, au.createToken)
+	api.change(remove, "/tokens/:id", admin, "token.revoke", smallBody, au.revokeToken)
+	api.get("/audit", admin, au.listAudit)
+
+	// --- console: a session cookie and a CSRF token ---
+	csrf := csrfProtection(d.Redis, d.Config.PublicURL, d.Accounts.MaxAge)
+	in := &signIn{acc: d.Accounts, guard: g, publicURL: d.Config.PublicURL, maxAge: d.Accounts.MaxAge}
+	app.Get("/login", csrf, in.form)
+	app.Post("/login", limitBody(smallBody), csrf, in.login)
+	app.Post("/logout", limitBody(smallBody), sessionAuth(d.Accounts), csrf, in.logout)
+
+	ui := routeSet{r: app, auth: []fiber.Handler{sessionAuth(d.Accounts), csrf}, guard: g}
 	con := newConsole(d.Tasks, d.Registry, d.Files)
-	ui.Get("/", func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
-	ui.Get("/tasks", con.taskList)
-	ui.Get("/tasks/new", con.taskNew)
-	ui.Post("/tasks/new", con.taskCreate)
-	ui.Get("/tasks/:id", con.taskShow)
-	ui.Get("/tasks/:id/summary", con.taskSummary)
-	ui.Get("/tasks/:id/edit/:part", con.taskEditForm)
-	ui.Post("/tasks/:id/edit/:part", con.taskEdit)
-	ui.Post("/tasks/:id/cancel", con.taskCancel)
-	ui.Post("/tasks/:id/rerun", con.taskRerun)
-	ui.Post("/tasks/:id/delete", con.taskDelete)
-	ui.Get("/tasks/:id/subtasks.csv", con.subtaskExport)
-	ui.Get("/tasks/:id/subtasks", con.subtaskList)
-	ui.Get("/tasks/:id/subtasks/:sid", con.subtaskShow)
-	ui.Get("/devices", con.deviceList)
-	ui.Post("/devices", con.deviceCreate)
-	ui.Get("/devices/import", con.deviceImportForm)
-	ui.Post("/devices/import", con.deviceImport)
-	ui.Get("/devices/:pk/:dn", con.deviceShow)
-	ui.Get("/devices/:pk/:dn/tasks", con.deviceTasks)
-	ui.Get("/devices/:pk/:dn/log", con.deviceLog)
-	ui.Post("/devices/:pk/:dn/delete", con.deviceDelete)
-	ui.Get("/products", con.productList)
-	ui.Post("/products", con.productCreate)
-	ui.Get("/products/:pk", con.productShow)
-	ui.Get("/groups", con.groupList)
-	ui.Post("/groups", con.groupCreate)
-	ui.Get("/groups/preview", con.groupPreview)
-	ui.Get("/groups/:id", con.groupShow)
-	ui.Post("/groups/:id/rename", con.groupRename)
-	ui.Post("/groups/:id/devices/add", con.groupAddDevices)
-	ui.Post("/groups/:id/devices/remove", con.groupRemoveDevices)
-	ui.Get("/files", con.fileList)
-	ui.Post("/files", con.fileCreate)
-	ui.Get("/files/:id", con.fileShow)
-	ui.Post("/files/:id/delete", con.fileDelete)
-	ui.Post("/console/files", con.fileUpload)
-	ui.Get("/console/devices/search", con.deviceSearch)
-	ui.Get("/console/rule-template.json", ruleTemplate)
+	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
+	ui.get("/tasks", view, con.taskList)
+	ui.get("/tasks/new", tasks, con.taskNew)
+	ui.change(post, "/tasks/new", tasks, "task.create", largeBody, con.taskCreate)
+	ui.get("/tasks/:id", view, con.taskShow)
+	ui.get("/tasks/:id/summary", view, con.taskSummary)
+	ui.get("/tasks/:id/edit/:part", tasks, con.taskEditForm)
+	ui.change(post, "/tasks/:id/edit/:part", tasks, "task.update", smallBody, con.taskEdit)
+	ui.change(post, "/tasks/:id/cancel", tasks, "task.cancel", smallBody, con.taskCancel)
+	ui.change(post, "/tasks/:id/rerun", tasks, "task.rerun", smallBody, con.taskRerun)
+	ui.change(post, "/tasks/:id/delete", del, "task.delete", smallBody, con.taskDelete)
+	ui.get("/tasks/:id/subtasks.csv", tasks, con.subtaskExport)
+	ui.get("/tasks/:id/subtasks", view, con.subtaskList)
+	ui.get("/tasks/:id/subtasks/:sid", view, con.subtaskShow)
+	ui.get("/devices", view, con.deviceList)
+	ui.change(post, "/devices", registry, "device.create", smallBody, con.deviceCreate)
+	ui.get("/devices/import", registry, con.deviceImportForm)
+	ui.change(post, "/devices/import", registry, "device.import", importBody, con.deviceImport)
+	ui.get("/devices/:pk/:dn", view, con.deviceShow)
+	ui.get("/devices/:pk/:dn/tasks", view, con.deviceTasks)
+	ui.get("/devices/:pk/:dn/log", view, con.deviceLog)
+	ui.change(post, "/devices/:pk/:dn/delete", registry, "device.delete", smallBody, con.deviceDelete)
+	ui.get("/products", view, con.productList)
+	ui.change(post, "/products", registry, "product.create", smallBody, con.productCreate)
+	ui.get("/products/:pk", view, con.productShow)
+	ui.get("/groups", view, con.groupList)
+	ui.change(post, "/groups", registry, "group.create", smallBody, con.groupCreate)
+	ui.get("/groups/preview", view, con.groupPreview)
+	ui.get("/groups/:id", view, con.groupShow)
+	ui.change(post, "/groups/:id/rename", registry, "group.rename", smallBody, con.groupRename)
+	ui.change(post, "/groups/:id/devices/add", registry, "group.add_devices", largeBody, con.groupAddDevices)
+	ui.change(post, "/groups/:id/devices/remove", registry, "group.remove_devices", largeBody, con.groupRemoveDevices)
+	ui.get("/files", view, con.fileList)
+	ui.change(post, "/files", files, "file.upload", uploadBody, con.fileCreate)
+	ui.get("/files/:id", view, con.fileShow)
+	ui.change(post, "/files/:id/delete", files, "file.delete", smallBody, con.fileDelete)
+	ui.change(post, "/console/files", files, "file.upload", uploadBody, con.fileUpload)
+	ui.get("/console/devices/search", view, con.deviceSearch)
+	ui.get("/console/rule-template.json", view, ruleTemplate)
+
+	adm := newAdminPages(d.Accounts, d.Audit)
+	ui.get("/users", admin, adm.userList)
+	ui.change(post, "/users", admin, "user.create", smallBody, adm.userCreate)
+	ui.get("/users/:id", admin, adm.userShow)
+	ui.change(post, "/users/:id", admin, "user.update", smallBody, adm.userUpdate)
+	ui.change(post, "/users/:id/password", admin, "user.reset_password", smallBody, adm.userPassword)
+	ui.change(post, "/users/:id/tokens", admin, "token.create", smallBody, adm.tokenCreate)
+	ui.change(post, "/tokens/:id/revoke", admin, "token.revoke", smallBody, adm.tokenRevoke)
+	ui.get("/audit", admin, adm.auditList)
 }

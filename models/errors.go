@@ -15,6 +15,9 @@ const (
 	KindConflict      Kind = "conflict"               // 409: not allowed in the current state
 	KindTooLarge      Kind = "payload_too_large"      // 413
 	KindUnsupported   Kind = "unsupported_media_type" // 415
+	KindUnauthorized  Kind = "unauthenticated"        // 401: no or bad credentials
+	KindForbidden     Kind = "permission_denied"      // 403: the role may not
+	KindTooMany       Kind = "resource_exhausted"     // 429: try again later
 )
 
 // Error is a business-rule error: what kind, which field, and why. Every
@@ -51,6 +54,16 @@ func NotFound(format string, args ...any) *Error {
 // Conflict says that the action is not allowed in the current state.
 func Conflict(format string, args ...any) *Error {
 	return &Error{Kind: KindConflict, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unauthenticated says that the caller must sign in (again).
+func Unauthenticated(format string, args ...any) *Error {
+	return &Error{Kind: KindUnauthorized, Message: fmt.Sprintf(format, args...)}
+}
+
+// Forbidden says that the caller's role may not do this.
+func Forbidden(format string, args ...any) *Error {
+	return &Error{Kind: KindForbidden, Message: fmt.Sprintf(format, args...)}
 }
 
 // AsError returns the *Error inside err, if any.

@@ -78,3 +78,24 @@ func DeviceSearchURL() string { return "/console/devices/search" }
 
 // FileUploadURL is the console's upload of a file of kind.
 func FileUploadURL(kind string) string { return withQuery("/console/files", "kind", kind) }
+
+// LoginURL is the sign-in page; next is where to go after it.
+func LoginURL(next string) string { return withQuery("/login", "next", next) }
+
+// LogoutURL ends the session (POST).
+func LogoutURL() string { return "/logout" }
+
+// UsersURL is the admin's user list.
+func UsersURL() string { return "/users" }
+
+// UserURL is one user's page.
+func UserURL(id models.ID) string { return "/users/" + id.String() }
+
+// UserTokensURL creates an API token for a user (POST).
+func UserTokensURL(id models.ID) string { return UserURL(id) + "/tokens" }
+
+// TokenRevokeURL revokes an API token (POST).
+func TokenRevokeURL(id models.ID) string { return "/tokens/" + id.String() + "/revoke" }
+
+// AuditURL is the audit log, optionally filtered by target.
+func AuditURL(target string) string { return withQuery("/audit", "target", target) }

@@ -30,6 +30,8 @@ type App struct {
 	Registry *models.Registry
 	Files    *models.Files
 	Tasks    *models.Tasks
+	Accounts *models.Accounts
+	Audit    *models.Audit
 }
 
 // open connects to PostgreSQL and Redis, applies migrations when asked,
@@ -62,7 +64,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate
 	tasks.SetJobs(workers.Jobs{Client: aq})
 	registry := models.NewRegistry(db)
 	registry.SetOfflineAfter(cfg.OfflineAfter)
-	return &App{Config: cfg, Log: log, DB: db, Redis: rdb, Asynq: aq, Registry: registry, Files: files, Tasks: tasks}, nil
+	acc := models.NewAccounts(db)
+	acc.IdleTimeout, acc.MaxAge = cfg.SessionIdle, cfg.SessionMax
+	return &App{Config: cfg, Log: log, DB: db, Redis: rdb, Asynq: aq, Registry: registry, Files: files, Tasks: tasks,
+		Accounts: acc, Audit: models.NewAudit(db)}, nil
 }
 
 // Close releases the connections.
@@ -76,6 +81,7 @@ func (a *App) Close() {
 func (a *App) HandlerDeps() handlers.Deps {
 	return handlers.Deps{
 		Config: a.Config, DB: a.DB, Registry: a.Registry, Files: a.Files, Tasks: a.Tasks, Log: a.Log,
+		Accounts: a.Accounts, Audit: a.Audit, Redis: a.Redis,
 		Ready: []handlers.ReadyCheck{
 			{Name: "postgres", Check: func(ctx context.Context) error { return a.DB.Pool.Ping(ctx) }},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},

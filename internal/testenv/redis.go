@@ -64,3 +64,14 @@ func RedisDB(t testing.TB) string {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// RedisOptions are the client options of RedisURL, for tests that only
+// keep randomly named keys (and so can share database 0).
+func RedisOptions(t testing.TB) *redis.Options {
+	t.Helper()
+	opt, err := redis.ParseURL(RedisURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opt
+}
