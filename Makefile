@@ -15,6 +15,7 @@ services:
 
 run: services build
 	bin/fleettasks migrate
+	@bin/fleettasks users create --email admin@fleettasks.local --role admin --if-absent
 	@addr="$${FLEETTASKS_HTTP_ADDR:-127.0.0.1:8080}"; \
 	case "$$addr" in :*) addr="127.0.0.1$$addr" ;; 0.0.0.0:*) addr="127.0.0.1:$${addr##*:}" ;; esac; \
 	echo "fleettasks console: http://$$addr/"; \

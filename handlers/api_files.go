@@ -51,7 +51,7 @@ func (h *apiFiles) upload(c *fiber.Ctx) error {
 		up.Discard()
 		return err
 	}
-	file, err := h.files.Create(c.UserContext(), kind, up)
+	file, err := createFile(c, h.files, kind, up)
 	if err != nil {
 		return err
 	}
@@ -164,4 +164,16 @@ func (h *apiFiles) content(c *fiber.Ctx) error {
 		return err
 	}
 	return sendFile(c, file, content)
+}
+
+// createFile stores an upload and names the file for the audit log.
+func createFile(c *fiber.Ctx, files interface {
+	Create(ctx context.Context, kind string, up *models.Upload) (*models.File, error)
+}, kind string, up *models.Upload) (*models.File, error) {
+	f, err := files.Create(c.UserContext(), kind, up)
+	if err == nil {
+		auditTarget(c, "file", f.ID)
+		auditChanges(c, models.Changed("kind", nil, f.Kind, "name", nil, f.Name, "sha256", nil, f.SHA256))
+	}
+	return f, err
 }

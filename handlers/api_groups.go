@@ -33,6 +33,9 @@ func (h *apiGroups) create(c *fiber.Ctx) error {
 		return err
 	}
 	g, err := h.reg.CreateGroup(c.UserContext(), in)
+	if err == nil {
+		auditTarget(c, "group", g.ID)
+	}
 	if err != nil {
 		return err
 	}
@@ -105,9 +108,14 @@ func (h *apiGroups) rename(c *fiber.Ctx) error {
 	if in.Name == nil {
 		return models.Invalid("name", "is required: the group's new name")
 	}
+	before, err := h.reg.GetGroup(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
 	g, err := h.reg.RenameGroup(c.UserContext(), id, *in.Name)
 	if err != nil {
 		return err
 	}
+	auditChanges(c, models.Changed("name", before.Name, g.Name))
 	return c.JSON(g)
 }

@@ -32,6 +32,9 @@ func (h *apiProducts) create(c *fiber.Ctx) error {
 		return err
 	}
 	p, err := h.reg.CreateProduct(c.UserContext(), in)
+	if err == nil {
+		auditTarget(c, "product", p.ProductKey)
+	}
 	if err != nil {
 		return err
 	}
@@ -82,6 +85,7 @@ func (h *apiProducts) createDevices(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	auditChanges(c, models.Changed("devices", nil, len(devices)))
 	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"devices": devices})
 }
 

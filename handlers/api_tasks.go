@@ -22,6 +22,7 @@ func (h *apiTasks) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	auditTarget(c, "task", task.ID)
 	return c.Status(fiber.StatusCreated).JSON(task)
 }
 
@@ -60,10 +61,15 @@ func (h *apiTasks) patch(c *fiber.Ctx) error {
 	if err := bodyJSON(c, &p); err != nil {
 		return err
 	}
+	before, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
 	task, err := h.tasks.PatchTask(c.UserContext(), id, p)
 	if err != nil {
 		return err
 	}
+	auditChanges(c, taskChanges(before, task))
 	return c.JSON(task)
 }
 

@@ -330,7 +330,7 @@ func TestReadyzNamesWhatIsDown(t *testing.T) {
 // script and no framing.
 func TestSecurityHeaders(t *testing.T) {
 	s := newTestServer(t)
-	for _, path := range []string{"/tasks", "/tasks/new", "/devices", "/groups", "/files", "/api/v1/tasks", "/healthz", "/tasks/999"} {
+	for _, path := range []string{"/tasks", "/tasks/new", "/devices", "/groups", "/files", "/users", "/audit", "/login", "/api/v1/tasks", "/healthz", "/tasks/999"} {
 		resp, err := s.test(httptest.NewRequest(http.MethodGet, path, nil))
 		if err != nil {
 			t.Fatal(err)

@@ -18,7 +18,12 @@ type auditLog interface {
 const (
 	auditTargetLocal  = "audit.target"
 	auditChangesLocal = "audit.changes"
+	auditSkipLocal    = "audit.skip"
 )
+
+// notDone says that a request answered without an error status (a
+// redirect with a flash message) was refused: nothing to record.
+func notDone(c *fiber.Ctx) { c.Locals(auditSkipLocal, true) }
 
 // auditTarget names what the action changed when the route does not say
 // it (a created task's id, say): "task:42".
@@ -58,7 +63,7 @@ func (g guard) act(p models.Permission, action string) fiber.Handler {
 		if err := check(c); err != nil {
 			return err
 		}
-		if c.Response().StatusCode() < 400 {
+		if c.Response().StatusCode() < 400 && c.Locals(auditSkipLocal) == nil {
 			g.record(c, action)
 		}
 		return nil
@@ -100,4 +105,17 @@ func routeTarget(c *fiber.Ctx, action string) string {
 		return kind + ":" + id
 	}
 	return ""
+}
+
+// taskChanges is the audit record of a task edit.
+func taskChanges(before, after *models.Task) map[string]models.Change {
+	timeout := func(p *int) any {
+		if p == nil {
+			return nil
+		}
+		return *p
+	}
+	return models.Changed("description", before.Description, after.Description,
+		"rolloutPerMinute", before.RolloutPerMinute, after.RolloutPerMinute,
+		"inProgressTimeoutMinutes", timeout(before.InProgressTimeoutMinutes), timeout(after.InProgressTimeoutMinutes))
 }

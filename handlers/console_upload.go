@@ -67,5 +67,5 @@ func (h *console) receiveUpload(c *fiber.Ctx, kind, field string) (*models.File,
 	if !drained(body) {
 		c.Context().SetConnectionClose()
 	}
-	return h.files.Create(c.UserContext(), kind, up)
+	return createFile(c, h.files, kind, up)
 }

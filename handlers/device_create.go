@@ -16,6 +16,7 @@ func (h *console) deviceCreate(c *fiber.Ctx) error {
 	f := views.DeviceAdd{ProductKey: c.FormValue("productKey"), DeviceName: strings.TrimSpace(c.FormValue("deviceName"))}
 	_, err := h.registry.CreateDevices(c.UserContext(), f.ProductKey, []string{f.DeviceName})
 	if err == nil {
+		auditTarget(c, "device", f.ProductKey+"/"+f.DeviceName)
 		setFlash(c, "ok", "Registered the device "+f.ProductKey+"/"+f.DeviceName+".")
 		return redirect(c, views.DeviceURL(f.ProductKey, f.DeviceName))
 	}

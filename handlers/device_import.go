@@ -54,6 +54,9 @@ func (h *console) importCSV(c *fiber.Ctx) (int, error) {
 		if part.FormName() == "file" && part.FileName() != "" {
 			n, err := h.registry.ImportDevices(c.UserContext(), part)
 			part.Close()
+			if err == nil {
+				auditChanges(c, models.Changed("devices", nil, n))
+			}
 			if !drained(body) {
 				c.Context().SetConnectionClose()
 			}

@@ -50,19 +50,28 @@ var statusCode = map[int]string{
 	http.StatusRequestedRangeNotSatisfiable: "out_of_range",
 }
 
+// statusOf is the HTTP status err is answered with.
+func statusOf(err error) int {
+	var fe *fiber.Error
+	if me, ok := models.AsError(err); ok {
+		return kindStatus[me.Kind]
+	} else if errors.As(err, &fe) {
+		return fe.Code
+	}
+	return http.StatusInternalServerError
+}
+
 // ErrorHandler is the one place errors become responses: business errors
 // keep their message and field, anything else is logged with the request
 // id and answered without internals.
 func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 	return func(c *fiber.Ctx, err error) error {
 		body := apiErrorBody{RequestID: requestID(c)}
-		status := http.StatusInternalServerError
+		status := statusOf(err)
 		var fe *fiber.Error
 		if me, ok := models.AsError(err); ok {
-			status = kindStatus[me.Kind]
 			body.Code, body.Message, body.Field = string(me.Kind), me.Message, me.Field
 		} else if errors.As(err, &fe) {
-			status = fe.Code
 			body.Code, body.Message = statusCode[status], fe.Message
 		}
 		if body.Code == "" {

@@ -21,6 +21,7 @@ func (h *console) fileCreate(c *fiber.Ctx) error {
 			c.Status(fiber.StatusUnprocessableEntity)
 			return render(c, "Upload", views.FileUploadError(me.Message))
 		}
+		notDone(c)
 		setFlash(c, "error", "Upload refused: "+me.Message)
 		return redirect(c, views.FilesURL("", 0))
 	}
@@ -46,5 +47,5 @@ func (h *console) receiveFile(c *fiber.Ctx) (*models.File, error) {
 	if up == nil {
 		return nil, models.Invalid("file", "choose a file to upload")
 	}
-	return h.files.Create(c.UserContext(), kind, up)
+	return createFile(c, h.files, kind, up)
 }

@@ -16,6 +16,7 @@ func (h *console) groupCreate(c *fiber.Ctx) error {
 	}
 	g, err := h.registry.CreateGroup(c.UserContext(), in)
 	if err == nil {
+		auditTarget(c, "group", g.ID)
 		setFlash(c, "ok", "Created the group “"+g.Name+"”.")
 		return redirect(c, views.GroupURL(g.ID))
 	}

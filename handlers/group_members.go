@@ -47,6 +47,7 @@ func (h *console) groupMembers(c *fiber.Ctx, action string) error {
 		c.Status(fiber.StatusUnprocessableEntity)
 		return render(c, d.Group.Name, views.GroupShowPage(d))
 	}
+	auditChanges(c, models.Changed("devices", nil, n))
 	if action == "add" {
 		setFlash(c, "ok", fmt.Sprintf("Added %d devices to the group.", n))
 	} else {

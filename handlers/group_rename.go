@@ -15,8 +15,13 @@ func (h *console) groupRename(c *fiber.Ctx) error {
 		return err
 	}
 	name := c.FormValue("name")
+	before, err := h.registry.GetGroup(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
 	g, err := h.registry.RenameGroup(c.UserContext(), id, name)
 	if err == nil {
+		auditChanges(c, models.Changed("name", before.Name, g.Name))
 		setFlash(c, "ok", "Renamed the group to “"+g.Name+"”.")
 		return redirect(c, views.GroupURL(id))
 	}

@@ -29,18 +29,10 @@ func metricsMiddleware() fiber.Handler {
 		err := c.Next()
 		status := c.Response().StatusCode()
 		if err != nil {
-			if fe, ok := err.(*fiber.Error); ok {
-				status = fe.Code
-			} else {
-				status = 0 // decided by the error handler; counted as "error"
-			}
+			status = statusOf(err)
 		}
 		route := c.Route().Path
-		label := strconv.Itoa(status)
-		if status == 0 {
-			label = "error"
-		}
-		httpRequests.WithLabelValues(c.Method(), route, label).Inc()
+		httpRequests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
 		httpDuration.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
 		return err
 	}

@@ -16,6 +16,7 @@ func (h *console) productCreate(c *fiber.Ctx) error {
 		Description: c.FormValue("description")}
 	p, err := h.registry.CreateProduct(c.UserContext(), in)
 	if err == nil {
+		auditTarget(c, "product", p.ProductKey)
 		setFlash(c, "ok", "Created the product "+p.ProductKey+".")
 		return redirect(c, views.ProductURL(p.ProductKey))
 	}

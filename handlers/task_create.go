@@ -15,6 +15,14 @@ func (h *console) taskNew(c *fiber.Ctx) error {
 	if err := h.formLists(c, &f); err != nil {
 		return err
 	}
+	if !viewer(c).Role.Can(models.PermFilesWrite) {
+		// the upload is not offered: start from an uploaded rule file, or
+		// from JSON when there is none
+		f.Values["ruleSource"] = "inline"
+		if len(f.RuleFiles) > 0 {
+			f.Values["ruleSource"] = "pick"
+		}
+	}
 	return render(c, "Create Task", views.TaskCreatePage(f))
 }
 
@@ -42,6 +50,7 @@ func (h *console) taskCreate(c *fiber.Ctx) error {
 	} else if len(errs) == 0 {
 		var task *models.Task
 		if task, err = h.tasks.CreateTask(c.UserContext(), in); err == nil {
+			auditTarget(c, "task", task.ID)
 			setFlash(c, "ok", "Created the task “"+task.Name+"”.")
 			return redirect(c, views.TaskURL(task.ID))
 		}
@@ -63,7 +72,8 @@ func (h *console) taskCreate(c *fiber.Ctx) error {
 	return render(c, "Create Task", views.TaskCreatePage(f))
 }
 
-// formLists loads the choices of the form: products, groups, rule files.
+// formLists loads the choices of the form: products, groups, rule files
+// and firmware (picked by those who may not upload).
 func (h *console) formLists(c *fiber.Ctx, f *views.TaskForm) error {
 	ctx, all := c.UserContext(), models.Page{Number: 1, Size: 200}
 	var err error
@@ -73,7 +83,13 @@ func (h *console) formLists(c *fiber.Ctx, f *views.TaskForm) error {
 	if f.Groups, _, err = h.registry.ListGroups(ctx, all); err != nil {
 		return err
 	}
-	rules, err := h.files.List(ctx, models.FileRule, models.Page{Number: 1, Size: 50})
+	recent := models.Page{Number: 1, Size: 50}
+	rules, err := h.files.List(ctx, models.FileRule, recent)
+	if err != nil {
+		return err
+	}
 	f.RuleFiles = rules.Items
+	firmware, err := h.files.List(ctx, models.FileFirmware, recent)
+	f.Firmware = firmware.Items
 	return err
 }

@@ -62,6 +62,9 @@ func (h *console) taskEdit(c *fiber.Ctx) error {
 	if len(e.Errors) == 0 {
 		updated, err := h.tasks.PatchTask(c.UserContext(), task.ID, p)
 		if err == nil {
+			auditChanges(c, taskChanges(task, updated))
+		}
+		if err == nil {
 			if !isFragment(c) {
 				setFlash(c, "ok", "Saved the "+part+" of the task.")
 				return redirect(c, views.TaskURL(task.ID))

@@ -25,6 +25,7 @@ func (h *console) taskRerun(c *fiber.Ctx) error {
 // the error handler.
 func actionFailed(c *fiber.Ctx, err error, back string) error {
 	if me, ok := models.AsError(err); ok && me.Kind == models.KindConflict {
+		notDone(c)
 		setFlash(c, "error", me.Message)
 		return redirect(c, back)
 	}

@@ -32,7 +32,8 @@ func (h *console) taskSummary(c *fiber.Ctx) error {
 		if err := render(c, task.Name, views.TaskSummary(task, stats)); err != nil {
 			return err
 		}
-		return views.TaskHeader(task, stats, true).Render(c.UserContext(), c.Response().BodyWriter())
+		ctx := views.WithViewer(c.UserContext(), viewer(c)) // the actions follow the viewer's role
+		return views.TaskHeader(task, stats, true).Render(ctx, c.Response().BodyWriter())
 	}
 	return render(c, task.Name, views.TaskSummary(task, stats))
 }

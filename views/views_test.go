@@ -13,10 +13,12 @@ import (
 	"fleettasks/views"
 )
 
+// doc renders c for an admin (who is shown every action) and parses it.
 func doc(t *testing.T, c templ.Component) *goquery.Document {
 	t.Helper()
 	var b bytes.Buffer
-	if err := c.Render(context.Background(), &b); err != nil {
+	ctx := views.WithViewer(context.Background(), views.Viewer{Role: models.RoleAdmin})
+	if err := c.Render(ctx, &b); err != nil {
 		t.Fatal(err)
 	}
 	d, err := goquery.NewDocumentFromReader(&b)

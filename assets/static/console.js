@@ -3,6 +3,14 @@
 (function () {
   "use strict";
 
+  // CSRF: every htmx request sends the page's token in the header the
+  // server checks (plain forms carry it in their _csrf field instead;
+  // multipart bodies are never read for it, so uploads go through htmx).
+  document.addEventListener("htmx:configRequest", function (evt) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) evt.detail.headers["X-Csrf-Token"] = meta.getAttribute("content");
+  });
+
   // Upload progress: an htmx upload from an element with
   // data-progress="<id of a <progress>>" updates that bar.
   document.addEventListener("htmx:xhr:progress", function (evt) {

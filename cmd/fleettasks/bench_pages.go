@@ -22,7 +22,19 @@ func (b *benchRun) pages(ctx context.Context) error {
 	}
 	registry := models.NewRegistry(b.db)
 	files := models.NewFiles(b.db, b.cfg.DataDir, b.cfg.Secret, b.cfg.PublicURL)
-	app := handlers.New(handlers.Deps{Config: b.cfg, DB: b.db, Registry: registry, Files: files, Tasks: b.tasks})
+	acc := models.NewAccounts(b.db)
+	app := handlers.New(handlers.Deps{Config: b.cfg, DB: b.db, Registry: registry, Files: files, Tasks: b.tasks,
+		Accounts: acc, Audit: models.NewAudit(b.db), Redis: b.redis})
+	// the pages are read as support staff would: signed in, every request
+	// checking its session
+	const password = "bench-password"
+	if _, err := acc.CreateUser(ctx, models.UserInput{Email: "support@bench.example.com", Role: "support", Password: password}); err != nil {
+		return err
+	}
+	session, _, err := acc.Login(ctx, "support@bench.example.com", password, "127.0.0.1")
+	if err != nil {
+		return err
+	}
 	var lastID, midID models.ID
 	if err := b.db.Pool.QueryRow(ctx, `SELECT max(id), percentile_disc(0.5) WITHIN GROUP (ORDER BY id) FROM subtasks WHERE task_id = $1`, id).Scan(&lastID, &midID); err != nil {
 		return err
@@ -51,6 +63,7 @@ func (b *benchRun) pages(ctx context.Context) error {
 		for r := 0; r < 2*b.runs+1; r++ {
 			req := httptest.NewRequest(http.MethodGet, p.path, nil)
 			req.Header.Set("HX-Request", "true")
+			req.AddCookie(&http.Cookie{Name: "fleettasks_session", Value: session})
 			start := time.Now()
 			resp, err := app.Test(req, 60_000)
 			if err != nil {

@@ -24,6 +24,8 @@ commands:
   broker    broker acl: print a Mosquitto ACL file for the registered devices
   bench     run the benchmark of BENCHMARKS.md (own database and Redis db)
   simulate  run simulated devices: --product PK --devices N [--register] [--behaviour succeed|fail|reject|hang|mixed]
+  users     users create --email E --role admin|operator|support [--password P]; users password --email E
+  tokens    tokens create --email E [--name N]: print a new API token of that user (shown once)
 
 configuration comes from FLEETTASKS_* environment variables (see README).`
 
@@ -48,6 +50,8 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		"bench":    bench,
 		"broker":   broker,
 		"simulate": simulate,
+		"users":    users,
+		"tokens":   tokens,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

@@ -60,7 +60,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("/readyz: %d %s", code, body)
 	}
 	get("/api/v1/tasks")
-	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, `fleettasks_http_requests_total{method="GET",route="/api/v1/tasks",status="200"}`) {
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, `fleettasks_http_requests_total{method="GET",route="/api/v1/tasks",status="401"}`) {
 		t.Fatalf("/metrics: %d %s", code, body)
 	}
 	cancel()

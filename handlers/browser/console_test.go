@@ -91,6 +91,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	s.simulate("ok", 3, sim.Succeed)
 	bad := s.simulate("bad", 2, sim.Fail)
 	ctx := browser(t)
+	s.signIn(ctx, models.RoleAdmin)
 
 	rule := filepath.Join(t.TempDir(), "rule.json")
 	if err := os.WriteFile(rule, []byte(`{"version":"2.1","action":"blink"}`), 0o644); err != nil {

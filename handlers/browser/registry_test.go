@@ -22,6 +22,7 @@ func TestRegistryInBrowser(t *testing.T) {
 	t.Parallel()
 	s := newStack(t)
 	ctx := browser(t)
+	s.signIn(ctx, models.RoleAdmin)
 	if _, err := s.app.Registry.CreateProduct(context.Background(), models.ProductInput{ProductKey: s.pk, Name: "gateways"}); err != nil {
 		t.Fatal(err)
 	}

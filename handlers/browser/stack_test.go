@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"fleettasks/config"
 	"fleettasks/device/sim"
 	"fleettasks/handlers"
@@ -112,4 +114,23 @@ func (s *stack) task(name string, devices []models.DeviceRef, at *time.Time) *mo
 		s.t.Fatal(err)
 	}
 	return task
+}
+
+// signIn creates a user of role and signs in through the sign-in page,
+// the way a person does; the browser keeps the session cookie.
+func (s *stack) signIn(ctx context.Context, role models.Role) {
+	s.t.Helper()
+	const password = "browser-test-password"
+	email := string(role) + "@" + s.pk + ".example.com"
+	if _, err := s.app.Accounts.CreateUser(context.Background(), models.UserInput{Email: email, Role: string(role), Password: password}); err != nil {
+		s.t.Fatal(err)
+	}
+	run(s.t, ctx, "sign in as "+string(role),
+		chromedp.Navigate(s.url+"/tasks"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#login-email`), email),
+		chromedp.SendKeys(chromedp.CSS(`#login-password`), password),
+		chromedp.Click(chromedp.CSS(`[data-testid="login-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="signed-in"]`)),
+	)
 }
