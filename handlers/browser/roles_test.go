@@ -1,8 +1,10 @@
 package browser_test
 
 import (
+	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -48,6 +50,7 @@ func TestRolesInBrowser(t *testing.T) {
 		chromedp.Navigate(s.url+"/devices"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)),
 	)
+	screenshot(t, ctx, "sign-in")
 	next, err := chromedp.Run(ctx, chromedp.Value(chromedp.CSS(`input[name="next"]`)))
 	if err != nil {
 		t.Fatal(err)
@@ -55,4 +58,50 @@ func TestRolesInBrowser(t *testing.T) {
 	if next != "/devices" {
 		t.Fatalf("after sign-out /devices leads to the sign-in page with next=%q", next)
 	}
+}
+
+// TestAdminInBrowser: an admin creates an operator, gives them an API
+// token (shown once), revokes it through the confirmation dialog, and
+// reads all of it in the audit log.
+func TestAdminInBrowser(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	ctx := browser(t)
+	s.signIn(ctx, models.RoleAdmin)
+	email := "ops@" + s.pk + ".example.com"
+	run(t, ctx, "create an operator",
+		chromedp.Navigate(s.url+"/users"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-create"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#user-email`), email),
+		chromedp.SetValue(chromedp.CSS(`#user-role`), "operator"),
+		chromedp.SendKeys(chromedp.CSS(`#user-password`), "operator-password"),
+		chromedp.Click(chromedp.CSS(`[data-testid="create-user"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-info"]`)),
+		chromedp.SendKeys(chromedp.CSS(`#token-name`), "deploy pipeline"),
+		chromedp.Click(chromedp.CSS(`[data-testid="create-token"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="token-secret-value"]`)),
+	)
+	secret, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="token-secret-value"]`)))
+	if err != nil || !strings.HasPrefix(strings.TrimSpace(secret), "ftk_") {
+		t.Fatalf("token secret %q: %v", secret, err)
+	}
+	if u, err := s.app.Accounts.TokenUser(context.Background(), strings.TrimSpace(secret)); err != nil || u.Email != email || u.Role != models.RoleOperator {
+		t.Fatalf("the shown token: %+v %v", u, err)
+	}
+	screenshot(t, ctx, "user")
+	run(t, ctx, "revoke it",
+		chromedp.Click(chromedp.CSS(`[data-testid="revoke-token"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="revoke-dialog"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-revoke"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="token-revoked"]`)),
+	)
+	if _, err := s.app.Accounts.TokenUser(context.Background(), strings.TrimSpace(secret)); err == nil {
+		t.Fatal("the revoked token still works")
+	}
+	run(t, ctx, "the user list", chromedp.Navigate(s.url+"/users"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="user-table"]`)))
+	screenshot(t, ctx, "users")
+	run(t, ctx, "the audit log", chromedp.Navigate(s.url+"/audit"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="audit-table"]`)))
+	waitJS(t, ctx, "the audit log shows the changes in order",
+		`Array.from(document.querySelectorAll('[data-testid="audit-action-name"]')).map(e => e.textContent.trim()).join(' ').startsWith('token.revoke token.create user.create auth.login')`, 5*time.Second)
+	screenshot(t, ctx, "audit")
 }
