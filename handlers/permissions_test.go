@@ -107,6 +107,7 @@ func (r request) build(t *testing.T) *http.Request {
 // console each do it (nil where a channel has no such route).
 type matrixAction struct {
 	name    string
+	audit   string // the audit action a change records; "" for reads
 	perm    models.Permission
 	api, ui func(f *fixture) request
 }
@@ -115,21 +116,21 @@ func get(path string) request { return request{method: "GET", path: path} }
 
 var matrix = []matrixAction{
 	// view tasks, statistics, sub-tasks, devices, device logs, groups, files
-	{"list tasks", models.PermView, func(f *fixture) request { return get("/api/v1/tasks") }, func(f *fixture) request { return get("/tasks") }},
-	{"task statistics", models.PermView, func(f *fixture) request { return get("/api/v1/tasks/" + f.running.ID.String() + "/statistics") },
+	{"list tasks", "", models.PermView, func(f *fixture) request { return get("/api/v1/tasks") }, func(f *fixture) request { return get("/tasks") }},
+	{"task statistics", "", models.PermView, func(f *fixture) request { return get("/api/v1/tasks/" + f.running.ID.String() + "/statistics") },
 		func(f *fixture) request { return get("/tasks/" + f.running.ID.String()) }},
-	{"sub-tasks", models.PermView, func(f *fixture) request { return get("/api/v1/tasks/" + f.running.ID.String() + "/subtasks") },
+	{"sub-tasks", "", models.PermView, func(f *fixture) request { return get("/api/v1/tasks/" + f.running.ID.String() + "/subtasks") },
 		func(f *fixture) request { return get("/tasks/" + f.running.ID.String() + "/subtasks") }},
-	{"devices", models.PermView, func(f *fixture) request { return get("/api/v1/devices?productKey=" + f.pk) },
+	{"devices", "", models.PermView, func(f *fixture) request { return get("/api/v1/devices?productKey=" + f.pk) },
 		func(f *fixture) request { return get("/devices/" + f.dev.ProductKey + "/" + f.dev.DeviceName) }},
-	{"device log", models.PermView, func(f *fixture) request { return get("/api/v1/devices/" + f.pk + "/" + f.dev.DeviceName + "/messages") },
+	{"device log", "", models.PermView, func(f *fixture) request { return get("/api/v1/devices/" + f.pk + "/" + f.dev.DeviceName + "/messages") },
 		func(f *fixture) request { return get("/devices/" + f.pk + "/" + f.dev.DeviceName + "/log") }},
-	{"groups", models.PermView, func(f *fixture) request { return get("/api/v1/groups/" + f.group.String()) },
+	{"groups", "", models.PermView, func(f *fixture) request { return get("/api/v1/groups/" + f.group.String()) },
 		func(f *fixture) request { return get("/groups/" + f.group.String()) }},
-	{"files", models.PermView, func(f *fixture) request { return get("/api/v1/files") }, func(f *fixture) request { return get("/files") }},
+	{"files", "", models.PermView, func(f *fixture) request { return get("/api/v1/files") }, func(f *fixture) request { return get("/files") }},
 
 	// create, edit, cancel, rerun tasks; export results
-	{"create task", models.PermTasksWrite,
+	{"create task", "task.create", models.PermTasksWrite,
 		func(f *fixture) request {
 			return request{"POST", "/api/v1/tasks", map[string]any{"name": "new", "jobDocument": map[string]any{"k": "v"},
 				"target": map[string]any{"type": "DEVICE_LIST", "devices": []models.DeviceRef{f.dev}}}}
@@ -137,51 +138,71 @@ var matrix = []matrixAction{
 		func(f *fixture) request {
 			return request{"POST", "/tasks/new", createForm(f.pk)}
 		}},
-	{"edit task", models.PermTasksWrite,
+	{"edit task", "task.update", models.PermTasksWrite,
 		func(f *fixture) request {
 			return request{"PATCH", "/api/v1/tasks/" + f.running.ID.String(), map[string]any{"rolloutPerMinute": 50}}
 		},
 		func(f *fixture) request {
 			return request{"POST", "/tasks/" + f.running.ID.String() + "/edit/description", url.Values{"description": {"edited"}}}
 		}},
-	{"cancel task", models.PermTasksWrite,
-		func(f *fixture) request { return request{"POST", "/api/v1/tasks/" + f.running.ID.String() + "/cancel", nil} },
-		func(f *fixture) request { return request{"POST", "/tasks/" + f.running.ID.String() + "/cancel", url.Values{}} }},
-	{"rerun task", models.PermTasksWrite,
-		func(f *fixture) request { return request{"POST", "/api/v1/tasks/" + f.finished.ID.String() + "/rerun", nil} },
-		func(f *fixture) request { return request{"POST", "/tasks/" + f.finished.ID.String() + "/rerun", url.Values{}} }},
-	{"export results", models.PermTasksWrite, nil,
+	{"cancel task", "task.cancel", models.PermTasksWrite,
+		func(f *fixture) request {
+			return request{"POST", "/api/v1/tasks/" + f.running.ID.String() + "/cancel", nil}
+		},
+		func(f *fixture) request {
+			return request{"POST", "/tasks/" + f.running.ID.String() + "/cancel", url.Values{}}
+		}},
+	{"rerun task", "task.rerun", models.PermTasksWrite,
+		func(f *fixture) request {
+			return request{"POST", "/api/v1/tasks/" + f.finished.ID.String() + "/rerun", nil}
+		},
+		func(f *fixture) request {
+			return request{"POST", "/tasks/" + f.finished.ID.String() + "/rerun", url.Values{}}
+		}},
+	{"export results", "", models.PermTasksWrite, nil,
 		func(f *fixture) request { return get("/tasks/" + f.running.ID.String() + "/subtasks.csv") }},
 
 	// delete tasks
-	{"delete task", models.PermTasksDelete,
+	{"delete task", "task.delete", models.PermTasksDelete,
 		func(f *fixture) request { return request{"DELETE", "/api/v1/tasks/" + f.doomed.ID.String(), nil} },
-		func(f *fixture) request { return request{"POST", "/tasks/" + f.doomed.ID.String() + "/delete", url.Values{}} }},
+		func(f *fixture) request {
+			return request{"POST", "/tasks/" + f.doomed.ID.String() + "/delete", url.Values{}}
+		}},
 
 	// manage products, devices, groups
-	{"create product", models.PermRegistryWrite,
-		func(f *fixture) request { return request{"POST", "/api/v1/products", map[string]any{"productKey": f.pk + "-new"}} },
-		func(f *fixture) request { return request{"POST", "/products", url.Values{"productKey": {f.pk + "-new"}}} }},
-	{"register devices", models.PermRegistryWrite,
+	{"create product", "product.create", models.PermRegistryWrite,
+		func(f *fixture) request {
+			return request{"POST", "/api/v1/products", map[string]any{"productKey": f.pk + "-new"}}
+		},
+		func(f *fixture) request {
+			return request{"POST", "/products", url.Values{"productKey": {f.pk + "-new"}}}
+		}},
+	{"register devices", "device.create", models.PermRegistryWrite,
 		func(f *fixture) request {
 			return request{"POST", "/api/v1/products/" + f.pk + "/devices", map[string]any{"devices": []map[string]string{{"deviceName": "new1"}}}}
 		},
 		func(f *fixture) request {
 			return request{"POST", "/devices", url.Values{"productKey": {f.pk}, "deviceName": {"new1"}}}
 		}},
-	{"delete device", models.PermRegistryWrite, nil,
+	{"delete device", "device.delete", models.PermRegistryWrite, nil,
 		func(f *fixture) request {
 			return request{"POST", "/devices/" + f.pk + "/" + f.pk + "-spare/delete", url.Values{}}
 		}},
-	{"create group", models.PermRegistryWrite,
-		func(f *fixture) request { return request{"POST", "/api/v1/groups", map[string]any{"name": "new-" + f.pk, "kind": "static"}} },
-		func(f *fixture) request { return request{"POST", "/groups", url.Values{"name": {"new-" + f.pk}, "kind": {"static"}}} }},
-	{"rename group", models.PermRegistryWrite,
-		func(f *fixture) request { return request{"PATCH", "/api/v1/groups/" + f.group.String(), map[string]any{"name": "renamed-" + f.pk}} },
+	{"create group", "group.create", models.PermRegistryWrite,
+		func(f *fixture) request {
+			return request{"POST", "/api/v1/groups", map[string]any{"name": "new-" + f.pk, "kind": "static"}}
+		},
+		func(f *fixture) request {
+			return request{"POST", "/groups", url.Values{"name": {"new-" + f.pk}, "kind": {"static"}}}
+		}},
+	{"rename group", "group.rename", models.PermRegistryWrite,
+		func(f *fixture) request {
+			return request{"PATCH", "/api/v1/groups/" + f.group.String(), map[string]any{"name": "renamed-" + f.pk}}
+		},
 		func(f *fixture) request {
 			return request{"POST", "/groups/" + f.group.String() + "/rename", url.Values{"name": {"renamed-" + f.pk}}}
 		}},
-	{"add group members", models.PermRegistryWrite,
+	{"add group members", "group.add_devices", models.PermRegistryWrite,
 		func(f *fixture) request {
 			return request{"POST", "/api/v1/groups/" + f.group.String() + "/devices", map[string]any{"devices": []models.DeviceRef{{ProductKey: f.pk, DeviceName: f.pk + "-d2"}}}}
 		},
@@ -190,36 +211,48 @@ var matrix = []matrixAction{
 		}},
 
 	// upload and delete rule files and firmware
-	{"upload file", models.PermFilesWrite,
+	{"upload file", "file.upload", models.PermFilesWrite,
 		func(f *fixture) request {
 			return request{"POST", "/api/v1/files", []formPart{kindPart("firmware"), filePart("fw.bin", []byte("firmware"))}}
 		},
 		func(f *fixture) request {
 			return request{"POST", "/files", []formPart{kindPart("firmware"), filePart("fw.bin", []byte("firmware"))}}
 		}},
-	{"delete file", models.PermFilesWrite,
+	{"delete file", "file.delete", models.PermFilesWrite,
 		func(f *fixture) request { return request{"DELETE", "/api/v1/files/" + f.rule.ID.String(), nil} },
-		func(f *fixture) request { return request{"POST", "/files/" + f.rule.ID.String() + "/delete", url.Values{}} }},
+		func(f *fixture) request {
+			return request{"POST", "/files/" + f.rule.ID.String() + "/delete", url.Values{}}
+		}},
 
 	// manage users and tokens; read the audit log
-	{"list users", models.PermAdmin, func(f *fixture) request { return get("/api/v1/users") }, func(f *fixture) request { return get("/users") }},
-	{"create user", models.PermAdmin,
+	{"list users", "", models.PermAdmin, func(f *fixture) request { return get("/api/v1/users") }, func(f *fixture) request { return get("/users") }},
+	{"create user", "user.create", models.PermAdmin,
 		func(f *fixture) request {
 			return request{"POST", "/api/v1/users", map[string]any{"email": "new-" + f.pk + "@example.com", "role": "support", "password": testPassword}}
 		},
 		func(f *fixture) request {
 			return request{"POST", "/users", url.Values{"email": {"new-" + f.pk + "@example.com"}, "role": {"support"}, "password": {testPassword}}}
 		}},
-	{"change role", models.PermAdmin,
-		func(f *fixture) request { return request{"PATCH", "/api/v1/users/" + f.user.ID.String(), map[string]any{"role": "operator"}} },
-		func(f *fixture) request { return request{"POST", "/users/" + f.user.ID.String(), url.Values{"role": {"operator"}}} }},
-	{"create token", models.PermAdmin,
-		func(f *fixture) request { return request{"POST", "/api/v1/users/" + f.user.ID.String() + "/tokens", map[string]any{"name": "ci"}} },
-		func(f *fixture) request { return request{"POST", "/users/" + f.user.ID.String() + "/tokens", url.Values{"name": {"ci"}}} }},
-	{"revoke token", models.PermAdmin,
+	{"change role", "user.update", models.PermAdmin,
+		func(f *fixture) request {
+			return request{"PATCH", "/api/v1/users/" + f.user.ID.String(), map[string]any{"role": "operator"}}
+		},
+		func(f *fixture) request {
+			return request{"POST", "/users/" + f.user.ID.String(), url.Values{"role": {"operator"}}}
+		}},
+	{"create token", "token.create", models.PermAdmin,
+		func(f *fixture) request {
+			return request{"POST", "/api/v1/users/" + f.user.ID.String() + "/tokens", map[string]any{"name": "ci"}}
+		},
+		func(f *fixture) request {
+			return request{"POST", "/users/" + f.user.ID.String() + "/tokens", url.Values{"name": {"ci"}}}
+		}},
+	{"revoke token", "token.revoke", models.PermAdmin,
 		func(f *fixture) request { return request{"DELETE", "/api/v1/tokens/" + f.token.String(), nil} },
-		func(f *fixture) request { return request{"POST", "/tokens/" + f.token.String() + "/revoke", url.Values{}} }},
-	{"audit log", models.PermAdmin, func(f *fixture) request { return get("/api/v1/audit") }, func(f *fixture) request { return get("/audit") }},
+		func(f *fixture) request {
+			return request{"POST", "/tokens/" + f.token.String() + "/revoke", url.Values{}}
+		}},
+	{"audit log", "", models.PermAdmin, func(f *fixture) request { return get("/api/v1/audit") }, func(f *fixture) request { return get("/audit") }},
 }
 
 // TestPermissionMatrix sends every action of the matrix as every role,
@@ -246,8 +279,18 @@ func TestPermissionMatrix(t *testing.T) {
 				r := mk(f)
 				name := fmt.Sprintf("%s %s %s (%s %s)", role, channel, a.name, r.method, r.path)
 				s.As = cr
+				before := s.auditCount(cr.User.Email, a.audit)
 				resp, body := s.fetch(r.build(t))
 				allowed := role.Can(a.perm)
+				if a.audit != "" {
+					want := before
+					if allowed {
+						want++
+					}
+					if got := s.auditCount(cr.User.Email, a.audit); got != want {
+						t.Errorf("%s: %d %s audit entries by %s after it, want %d", name, got, a.audit, cr.User.Email, want)
+					}
+				}
 				switch {
 				case allowed && (resp.StatusCode >= 400):
 					t.Errorf("%s: allowed, but %d %s", name, resp.StatusCode, snippet(body))
@@ -263,6 +306,22 @@ func TestPermissionMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// auditCount is the number of audit entries of action (with a target) by
+// the user with that email.
+func (s *testServer) auditCount(email, action string) int {
+	s.t.Helper()
+	if action == "" {
+		return 0
+	}
+	var n int
+	err := s.Deps.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM audit_log WHERE email = $1 AND action = $2
+		AND target <> '' AND source_ip <> '' AND request_id <> '' AND role <> ''`, email, action).Scan(&n)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return n
 }
 
 func snippet(b []byte) string {
