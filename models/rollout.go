@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,18 +12,22 @@ import (
 // maxTickBatch bounds the sub-tasks one rollout step sends.
 const maxTickBatch = 10_000
 
-// RolloutDue computes how many sub-tasks a rollout may send at now. The
-// n-th sub-task (from 0) since epoch is due at epoch + n*60s/rate, so small
-// rates spread evenly and large ones go in batches. A backlog of more than
-// one second's worth (a worker was down) is forgiven rather than sent in a
-// burst; the returned sent is the adjusted count.
+// RolloutDue computes how many sub-tasks a rollout may send at now. It
+// sends in per-second batches: at the start of second s since epoch the
+// first ceil((s+1)*rate/60) sub-tasks are due, so the n-th (from 0) goes at
+// second floor(n*60/rate). A small rate is spread evenly (1 a minute is one
+// at 0 s, 60 s, 120 s ...), a large one goes as one batch a second, and any
+// 60 s window holds the rate (±1). A backlog of more than one second's
+// worth (a worker was down) is forgiven rather than sent in a burst; the
+// returned sent is the adjusted count.
 func RolloutDue(epoch, now time.Time, rate int, sent int64) (due int64, newSent int64) {
-	elapsed := now.Sub(epoch).Seconds()
-	if elapsed < 0 {
-		elapsed = 0
+	sec := int64(0)
+	if now.After(epoch) {
+		sec = int64(now.Sub(epoch) / time.Second)
 	}
-	total := int64(math.Floor(elapsed*float64(rate)/60)) + 1
-	burst := int64(math.Ceil(float64(rate) / 60))
+	r := int64(rate)
+	total := ((sec+1)*r + 59) / 60
+	burst := (r + 59) / 60
 	if total-sent > burst {
 		sent = total - burst
 	}
@@ -35,9 +38,10 @@ func RolloutDue(epoch, now time.Time, rate int, sent int64) (due int64, newSent 
 	return due, sent
 }
 
-// nextDue is when the sub-task after the first sent ones is due.
+// nextDue is when the sub-task after the first sent ones is due: the start
+// of its second.
 func nextDue(epoch time.Time, rate int, sent int64) time.Time {
-	return epoch.Add(time.Duration(float64(sent) * 60 / float64(rate) * float64(time.Second)))
+	return epoch.Add(time.Duration(sent*60/int64(rate)) * time.Second)
 }
 
 // RolloutTick sends the sub-tasks of task id that are due under its rate.

@@ -125,13 +125,16 @@ func (b *benchRun) rollout(ctx context.Context) error {
 		}
 		fleet.reset()
 		per := 100_000
+		// the six tasks start together, as a rollout scheduled for one time
+		start := time.Now().Add(2 * time.Second)
 		for k := 0; k < tasks; k++ {
 			refs := make([]models.DeviceRef, 0, n/tasks+1)
 			for i := k; i < n; i += tasks {
 				refs = append(refs, models.DeviceRef{ProductKey: "bench-b", DeviceName: fmt.Sprintf("d%d", i+1)})
 			}
 			if _, err := b.tasks.CreateTask(ctx, models.TaskInput{Name: "rollout-" + strconv.Itoa(k), Target: models.TargetInput{Type: "DEVICE_LIST", Devices: refs},
-				JobDocument: json.RawMessage(`{"version":"2.1","url":"https://example.invalid/fw.bin"}`), RolloutPerMinute: &per}); err != nil {
+				JobDocument: json.RawMessage(`{"version":"2.1","url":"https://example.invalid/fw.bin"}`), RolloutPerMinute: &per,
+				ScheduledAt: &start}); err != nil {
 				stopServer(server)
 				return err
 			}

@@ -35,7 +35,7 @@ func (b *benchRun) updates(ctx context.Context) error {
 	}
 	var ours, raw []float64
 	for r := 0; r < b.runs; r++ {
-		rate, err := updateAll(ctx, fleet, 300, r+1)
+		rate, err := updateAll(ctx, fleet, 1000, r+1)
 		if err != nil {
 			return err
 		}
