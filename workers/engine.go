@@ -63,9 +63,8 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 
 // tickSpan is how long one tick keeps a task's rollout going before it
 // makes way (the scan starts the next within a second). Within it, each
-// sub-task goes out at its own due time, in steps of at least tickStep, so
-// a small rate is spread evenly and a large one goes in ten batches a
-// second.
+// second's batch goes out at its due time (models.RolloutDue), waiting at
+// least tickStep between steps.
 const (
 	tickSpan = 30 * time.Second
 	tickStep = 100 * time.Millisecond
