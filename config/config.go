@@ -42,6 +42,9 @@ type Config struct {
 	// ends it that long after sign-in.
 	SessionIdle time.Duration
 	SessionMax  time.Duration
+	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse
+	// proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
+	TrustedProxies []string
 }
 
 // Error names the variable that is wrong and why.
@@ -138,6 +141,15 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c.SessionIdle, c.SessionMax = time.Duration(idle)*time.Minute, time.Duration(max)*time.Hour
+	for _, p := range strings.Split(getenv("FLEETTASKS_TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			return nil, &Error{"FLEETTASKS_TRUSTED_PROXIES", fmt.Sprintf("%q is not an IP address or CIDR range", p)}
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	return c, nil
 }
 

@@ -27,7 +27,8 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.DatabaseURL != config.DefaultDatabaseURL || c.RedisURL != config.DefaultRedisURL || c.MQTTURL != config.DefaultMQTTURL ||
 		c.HTTPAddr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.DataDir != "./data" || !c.AutoMigrate ||
-		c.MQTTShareGroup != "fleettasks" || c.LogRetentionDay != 30 || c.OfflineAfter != 5*time.Minute || c.Secret != nil {
+		c.MQTTShareGroup != "fleettasks" || c.LogRetentionDay != 30 || c.OfflineAfter != 5*time.Minute || c.Secret != nil ||
+		c.SessionIdle != 30*time.Minute || c.SessionMax != 12*time.Hour || c.TrustedProxies != nil {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -46,6 +47,9 @@ func TestBadValues(t *testing.T) {
 		{"FLEETTASKS_MQTT_SHARE_GROUP=a/b", "must not contain"},
 		{"FLEETTASKS_LOG_RETENTION_DAYS=0", "1..3650"},
 		{"FLEETTASKS_OFFLINE_AFTER_SECONDS=x", "whole number"},
+		{"FLEETTASKS_SESSION_IDLE_MINUTES=0", "1..10080"},
+		{"FLEETTASKS_SESSION_MAX_HOURS=1000", "1..720"},
+		{"FLEETTASKS_TRUSTED_PROXIES=10.0.0.1,proxy.local", "not an IP address or CIDR"},
 	}
 	for _, tc := range cases {
 		name, _, _ := strings.Cut(tc.kv, "=")

@@ -55,6 +55,11 @@ func New(d Deps) *fiber.App {
 		ReadTimeout:                  10 * time.Minute,
 		IdleTimeout:                  2 * time.Minute,
 		DisableStartupMessage:        true,
+		// client address and scheme from X-Forwarded-* only when the
+		// request comes through a configured proxy
+		EnableTrustedProxyCheck: true,
+		TrustedProxies:          d.Config.TrustedProxies,
+		ProxyHeader:             proxyHeader(d.Config.TrustedProxies),
 	})
 	app.Use(recover.New())
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
@@ -66,4 +71,11 @@ func New(d Deps) *fiber.App {
 	app.Use(metricsMiddleware())
 	routes(app, d)
 	return app
+}
+
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/handlers"
 	"fleettasks/models"
 )
 
@@ -77,20 +80,40 @@ func TestSignIn(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || sessionOf(resp) != nil || !strings.Contains(readAll(resp), "email or password is wrong") {
 		t.Errorf("wrong password: %d", resp.StatusCode)
 	}
-	// behind an HTTPS proxy the cookie is Secure
-	csrf := s.csrfToken()
-	req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"email": {admin.User.Email}, "password": {testPassword}, "_csrf": {csrf}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("X-Forwarded-Proto", "https")
-	req.Header.Set("Referer", "https://example.com/login")
-	req.Host = "example.com"
-	req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: csrf})
-	resp, err := s.App.Test(req, 30_000)
-	if err != nil {
-		t.Fatal(err)
+	// over HTTPS (per a trusted proxy's X-Forwarded-Proto) the cookie is
+	// Secure; the header of anyone else is ignored
+	httpsSignIn := func(app *fiber.App) *http.Cookie {
+		csrf := s.csrfToken()
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"email": {admin.User.Email}, "password": {testPassword}, "_csrf": {csrf}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Forwarded-Proto", "https")
+		req.Header.Set("X-Forwarded-For", "198.51.100.7")
+		req.Header.Set("Referer", "https://example.com/login")
+		req.Host = "example.com"
+		req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: csrf})
+		resp, err := app.Test(req, 30_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sessionOf(resp)
 	}
-	if c := sessionOf(resp); c == nil || !c.Secure {
-		t.Errorf("session cookie over https: %d %+v", resp.StatusCode, c)
+	if c := httpsSignIn(s.App); c == nil || c.Secure {
+		t.Errorf("X-Forwarded-Proto from an untrusted address made the cookie %+v", c)
+	}
+	cfg := *s.Deps.Config
+	cfg.TrustedProxies = []string{"0.0.0.0/0"}
+	d := s.Deps
+	d.Config = &cfg
+	c = httpsSignIn(handlers.New(d))
+	if c == nil || !c.Secure {
+		t.Fatalf("session cookie behind an HTTPS proxy: %+v", c)
+	}
+	var l models.List[models.AuditEntry]
+	s.As = admin
+	s.do("GET", "/api/v1/audit?action=auth.login", nil, &l)
+	s.As = nil
+	if len(l.Items) < 2 || l.Items[0].SourceIP != "198.51.100.7" || l.Items[1].SourceIP == "198.51.100.7" {
+		t.Errorf("source addresses: %+v", l.Items)
 	}
 
 	// sign out: the session no longer opens anything
