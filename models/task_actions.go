@@ -38,7 +38,9 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 	now := t.now().UTC()
 	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
 		var status string
-		err := tx.QueryRow(ctx, `SELECT status FROM tasks WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&status)
+		var fileGone bool
+		err := tx.QueryRow(ctx, `SELECT status, sign_method IS NOT NULL AND job_file_id IS NULL FROM tasks
+			WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&status, &fileGone)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return NotFound("task %s not found", id)
 		} else if err != nil {
@@ -46,6 +48,9 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 		}
 		if status != TaskCompleted && status != TaskTimedOut {
 			return Conflict("task %s is %s; rerun is for completed or timed-out tasks", id, status)
+		}
+		if fileGone {
+			return Conflict("the task file of task %s has been deleted, so its devices could not download it; create a new task", id)
 		}
 		tag, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'QUEUED', attempt = attempt + 1, progress = 0, status_details = NULL,
 			message = '', queued_at = $2, sent_at = NULL, delivered_at = NULL, started_at = NULL, finished_at = NULL,
