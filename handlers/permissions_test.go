@@ -8,11 +8,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 
 	"fleettasks/internal/testenv"
 	"fleettasks/models"
+	"fleettasks/views"
 )
 
 // fixture is a fresh set of things for one role to act on through one
@@ -430,5 +433,39 @@ func TestCSRF(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if resp, _ := s.fetch(req); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("sign-in without a CSRF token: %d", resp.StatusCode)
+	}
+}
+
+// TestAuditActionsListed: every action the route table (and sign-in)
+// records is offered by the audit page's action filter.
+func TestAuditActionsListed(t *testing.T) {
+	var src []byte
+	for _, f := range []string{"routes.go", "login.go"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = append(src, b...)
+	}
+	recorded := map[string]bool{}
+	for _, m := range regexp.MustCompile(`"((?:task|product|device|group|file|user|token|auth)\.[a-z_]+)"`).FindAllSubmatch(src, -1) {
+		recorded[string(m[1])] = true
+	}
+	listed := map[string]bool{}
+	for _, a := range views.AuditActions {
+		listed[a] = true
+	}
+	if len(recorded) < 20 {
+		t.Fatalf("found only %d actions in the route table: %v", len(recorded), recorded)
+	}
+	for a := range recorded {
+		if !listed[a] {
+			t.Errorf("action %s is recorded but not in views.AuditActions", a)
+		}
+	}
+	for a := range listed {
+		if !recorded[a] {
+			t.Errorf("views.AuditActions lists %s, which nothing records", a)
+		}
 	}
 }
