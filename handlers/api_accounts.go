@@ -158,7 +158,7 @@ func (h *apiAccounts) revokeToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	auditChanges(c, models.Changed("user", t.Email, t.Email, "revoked", false, true))
+	auditChanges(c, models.Changed("revoked", false, true))
 	return c.JSON(t)
 }
 

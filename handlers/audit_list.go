@@ -24,14 +24,19 @@ func (h *adminPages) auditList(c *fiber.Ctx) error {
 		Target: strings.TrimSpace(c.Query("target")), From: strings.TrimSpace(c.Query("from")), To: strings.TrimSpace(c.Query("to"))}
 	d := views.AuditList{Query: q, Page: p.Number, Pages: 1, PageSize: p.Size}
 	f, errs := consoleAuditFilter(q)
+	var l models.List[models.AuditEntry]
+	if len(errs) == 0 {
+		l, err = h.audit.ListAudit(c.UserContext(), f, p)
+		if me, ok := models.AsError(err); ok && me.Field != "" {
+			errs[me.Field] = me.Message
+		} else if err != nil {
+			return err
+		}
+	}
 	if len(errs) > 0 {
 		d.Errors = errs
 		c.Status(fiber.StatusUnprocessableEntity)
 		return render(c, "Audit log", views.AuditListPage(d))
-	}
-	l, err := h.audit.ListAudit(c.UserContext(), f, p)
-	if err != nil {
-		return err
 	}
 	d.Entries, d.Total, d.Pages = l.Items, l.Total, pageCount(l.Total, p.Size)
 	return render(c, "Audit log", views.AuditListPage(d))
@@ -48,9 +53,6 @@ func consoleAuditFilter(q views.AuditQuery) (models.AuditFilter, map[string]stri
 	}
 	if f.To, err = formTime("to", q.To); err != nil {
 		errs["to"] = errorMessage(err)
-	}
-	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
-		errs["to"] = "must be after From"
 	}
 	return f, errs
 }

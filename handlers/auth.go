@@ -112,14 +112,16 @@ func clearSessionCookie(c *fiber.Ctx) {
 }
 
 // sameOriginPath keeps only the path and query of a URL (a Referer or a
-// next parameter), so that sign-in never sends the browser elsewhere.
+// next parameter), and only when it is a local path (see localPath), so
+// that sign-in never sends the browser elsewhere.
 func sameOriginPath(raw string) string {
 	u, err := url.Parse(raw)
-	if err != nil || u.Scheme != "" && u.Host == "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") || strings.Contains(u.Path, `\`) {
+	if err != nil {
 		return ""
 	}
+	p := u.Path
 	if u.RawQuery != "" {
-		return u.Path + "?" + u.RawQuery
+		p += "?" + u.RawQuery
 	}
-	return u.Path
+	return localPath(p, "")
 }

@@ -23,7 +23,7 @@ func (h *adminPages) tokenRevoke(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	auditChanges(c, models.Changed("user", t.Email, t.Email, "revoked", false, true))
+	auditChanges(c, models.Changed("revoked", false, true))
 	name := t.Name
 	if name == "" {
 		name = t.Prefix + "…"

@@ -81,6 +81,9 @@ func Changed(pairs ...any) map[string]Change {
 
 // ListAudit returns a page of entries, newest first.
 func (a *Audit) ListAudit(ctx context.Context, f AuditFilter, p Page) (List[AuditEntry], error) {
+	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
+		return List[AuditEntry]{}, Invalid("to", "must be after From")
+	}
 	where, args := []string{"true"}, []any{}
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	if f.User != "" {
