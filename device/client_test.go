@@ -47,7 +47,7 @@ func TestClientNotifyCallsBackAndAcknowledges(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("OnNotify was not called")
 	}
-	if n.ID != nid || n.Task.TaskID != "41" || n.Task.Status != "SENT" || string(n.Task.JobDocument) != `{"status":"inside","n":1}` {
+	if n.ID != nid || n.Task.TaskID != "41" || n.Task.Status != "SENT" || string(n.Task.JobDocument) != `{"\u0073tatus":"inside","n":1}` {
 		t.Fatalf("notify %+v", n)
 	}
 	job, err := n.Job()
@@ -79,7 +79,7 @@ func TestClientNotifyRedeliveryIsHandedOnOnce(t *testing.T) {
 	}})
 	notify := func(id, status string) []byte {
 		return protocol.Marshal(protocol.Notify{ID: id, Version: protocol.Version,
-			Params: protocol.NotifyParams{Task: protocol.Task{TaskID: "8", Status: status, JobDocument: protocol.Empty}}})
+			Params: protocol.NotifyParams{Task: protocol.Task{TaskID: "8", Status: status, JobDocument: protocol.EmptyDocument}}})
 	}
 	p.Publish("d1", protocol.KindNotify, notify("100", "SENT"))
 	p.Publish("d1", protocol.KindNotify, notify("100", "SENT"))

@@ -1,5 +1,5 @@
 // Package device is the Go device client of fleettasks' custom tasks: the
-// device side of PROTOCOL.md over MQTT, built on package protocol.
+// device side of docs/protocol.md over MQTT, built on package protocol.
 //
 // A device connects, receives sub-tasks by notify, reports progress and
 // a final status with Update, and downloads the task's file with
@@ -53,8 +53,9 @@
 //     before calling OnNotify.
 //   - Requests carry ids from a per-client counter (random start, wrapping in
 //     0..4294967295); a request without a reply within RequestTimeout is sent
-//     again with the same id (the server answers a repeated id with its first
-//     reply and does not apply it twice), Retries times.
+//     again with the same id and the same bytes (the server answers such a
+//     retransmission of an update with its first reply and does not apply it
+//     twice), Retries times.
 //   - After every (re)connect it asks $list and calls OnResume.
 //   - Everything it sends is compact JSON with the protocol's keys first.
 //

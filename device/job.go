@@ -12,7 +12,7 @@ import (
 type Job struct {
 	TaskID        string
 	Status        string
-	Document      json.RawMessage   // the job document (rule file), compact JSON
+	Document      json.RawMessage   // the job document (rule file): compact JSON as sent, so keys that equal protocol keys arrive escaped ("\u0073tatus"); json.Unmarshal reads the original
 	File          *protocol.JobFile // nil when the task has no file
 	StatusDetails json.RawMessage   // the last statusDetails reported, if any
 }
@@ -29,7 +29,7 @@ func (n Notify) Job() (*Job, error) { return jobOf(n.Task, nil) }
 
 // jobOf decodes the jobFile of t, which is absent or {} without a file.
 func jobOf(t protocol.Task, details json.RawMessage) (*Job, error) {
-	j := &Job{TaskID: t.TaskID, Status: t.Status, Document: t.JobDocument, StatusDetails: details}
+	j := &Job{TaskID: t.TaskID, Status: t.Status, Document: json.RawMessage(t.JobDocument), StatusDetails: details}
 	raw := bytes.TrimSpace(t.JobFile)
 	if len(raw) == 0 || bytes.Equal(raw, []byte("{}")) || bytes.Equal(raw, []byte("null")) {
 		return j, nil

@@ -152,7 +152,7 @@ func (c *Client) detail(ctx context.Context, taskID string) (*Job, error) {
 	if d.Task == nil {
 		return nil, nil
 	}
-	job, err := jobOf(*d.Task, d.StatusDetails)
+	job, err := jobOf(*d.Task, json.RawMessage(d.StatusDetails))
 	if err != nil {
 		return nil, fmt.Errorf("device %s/%s: get %s: %w", c.pk, c.dn, taskID, err)
 	}

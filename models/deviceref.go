@@ -5,3 +5,11 @@ type DeviceRef struct {
 	ProductKey string `json:"productKey"`
 	DeviceName string `json:"deviceName"`
 }
+
+// Registrable reports whether the identity follows the registry's naming
+// rules; one that does not can never be a registered device, so a message
+// under it needs no look-up.
+func (r DeviceRef) Registrable() bool {
+	return len(r.ProductKey) <= 64 && len(r.DeviceName) <= 64 &&
+		productKeyRE.MatchString(r.ProductKey) && deviceNameRE.MatchString(r.DeviceName)
+}

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
+
+	"fleettasks/internal/jsoncheck"
 )
 
 // Version is the protocol version the server sends.
@@ -48,38 +51,85 @@ func ValidID(id string) bool {
 	return err == nil && n <= 4294967295
 }
 
-// ParseRequest decodes and checks the envelope of a device request. On
-// failure it returns the id it could recover ("" when none) so that the
+// MaxDetailsDepth bounds the nesting of statusDetails (the object itself
+// is level 1).
+const MaxDetailsDepth = 16
+
+// ParseRequest decodes and checks the envelope of a device request: the
+// syntax, then the id (so that every later refusal can be answered), then
+// the bytes (UTF-8, no U+0000, no lone surrogates, no duplicate keys,
+// statusDetails at most MaxDetailsDepth deep), then version and params. On
+// failure it returns the id as sent ("" when there is none) so that the
 // caller can still answer 400.
 func ParseRequest(payload []byte) (*Request, string, *Error) {
 	if len(payload) > MaxPayload {
 		return nil, recoverID(payload), badRequest("payload is %d bytes; the limit is %d", len(payload), MaxPayload)
 	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &raw); err != nil {
+	if !json.Valid(payload) {
 		return nil, recoverID(payload), badRequest("payload is not a JSON object")
 	}
-	var req Request
-	if err := json.Unmarshal(raw["id"], &req.ID); err != nil || !ValidID(req.ID) {
-		var n json.Number
-		if json.Unmarshal(raw["id"], &n) == nil && ValidID(n.String()) {
-			req.ID = n.String() // a numeric id is answered, as the string it means
-		} else {
-			return nil, "", badRequest("id must be a decimal string in 0..4294967295")
-		}
+	members, err := jsoncheck.Members(payload)
+	if err != nil {
+		return nil, "", badRequest("payload is not a JSON object")
 	}
-	if err := json.Unmarshal(raw["version"], &req.Version); err != nil || !strings.HasPrefix(req.Version, "1.0") {
+	first := func(key string) json.RawMessage { // the first, as a small client reads
+		for _, m := range members {
+			if m.Key == key {
+				return m.Value
+			}
+		}
+		return nil
+	}
+	rawID := first("id")
+	if rawID == nil {
+		return nil, "", badRequest("id is missing")
+	}
+	req := &Request{ID: idText(rawID)}
+	if !ValidID(req.ID) {
+		return nil, req.ID, badRequest("id must be a decimal string in 0..4294967295")
+	}
+	// envelope and params are two levels above statusDetails
+	if p := jsoncheck.Check(payload, "", 2+MaxDetailsDepth); p != nil {
+		return nil, req.ID, badRequest("%s", describe(p))
+	}
+	if err := json.Unmarshal(first("version"), &req.Version); err != nil || !strings.HasPrefix(req.Version, "1.0") {
 		return nil, req.ID, badRequest("version must be 1.0")
 	}
-	req.Params = raw["params"]
+	req.Params = first("params")
 	if len(req.Params) == 0 || req.Params[0] != '{' {
 		return nil, req.ID, badRequest("params must be an object")
 	}
-	return &req, req.ID, nil
+	return req, req.ID, nil
+}
+
+// idText is the id as sent: a string's value, or the text of anything
+// else (a number is answered as the string it means).
+func idText(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return string(raw)
+}
+
+// describe words a byte-level problem of a request for its 400 reply.
+func describe(p *jsoncheck.Problem) string {
+	path := p.Path
+	if path == "" {
+		path = "payload"
+	}
+	if p.Reason == jsoncheck.ReasonDepth {
+		if strings.HasPrefix(path, "params.statusDetails") {
+			return fmt.Sprintf("params.statusDetails nests more than %d levels", MaxDetailsDepth)
+		}
+		return path + " nests too deep"
+	}
+	return path + " " + p.Reason
 }
 
 // recoverID finds the "id" of a payload that is not valid JSON, the way a
-// small client scans: the first "id":"digits" in the bytes.
+// small client scans: the first "id": in the bytes, then a string (up to
+// its closing quote, at most 64 bytes, no escapes) or digits.
 func recoverID(payload []byte) string {
 	i := bytes.Index(payload, []byte(`"id"`))
 	if i < 0 {
@@ -90,15 +140,18 @@ func recoverID(payload []byte) string {
 		return ""
 	}
 	rest = bytes.TrimLeft(rest[1:], " \t\r\n")
-	rest = bytes.TrimPrefix(rest, []byte(`"`))
+	if len(rest) > 0 && rest[0] == '"' {
+		end := bytes.IndexByte(rest[1:], '"')
+		if end < 0 || end > 64 || bytes.IndexByte(rest[1:end+1], '\\') >= 0 || !utf8.Valid(rest[1:end+1]) {
+			return ""
+		}
+		return string(rest[1 : end+1])
+	}
 	end := 0
 	for end < len(rest) && end < 11 && rest[end] >= '0' && rest[end] <= '9' {
 		end++
 	}
-	if id := string(rest[:end]); ValidID(id) {
-		return id
-	}
-	return ""
+	return string(rest[:end])
 }
 
 // GetParams are the params of a get request.

@@ -17,15 +17,15 @@ type NotifyParams struct {
 	Task Task `json:"task"`
 }
 
-// Task is a sub-task as devices see it. The protocol's keys come first so
-// that a client scanning for the first "status" finds ours, not one inside
-// the job document.
+// Task is a sub-task as devices see it. The protocol's keys come first and
+// the job document last, so that a client scanning for the first "status"
+// or "jobFile" finds ours, not one inside the document (encode.go).
 type Task struct {
 	TaskID      string          `json:"taskId"`
 	Status      string          `json:"status"`
 	Progress    *int            `json:"progress,omitempty"`
-	JobDocument json.RawMessage `json:"jobDocument,omitempty"`
 	JobFile     json.RawMessage `json:"jobFile,omitempty"`
+	JobDocument UserJSON        `json:"jobDocument,omitempty"`
 }
 
 // ListItem is one entry of a $list reply: flat, taskId and status only.
@@ -44,9 +44,9 @@ type ListData struct {
 
 // DetailData is the data of a $next or by-id reply.
 type DetailData struct {
-	TaskID        string          `json:"taskId"`
-	Task          *Task           `json:"task,omitempty"`
-	StatusDetails json.RawMessage `json:"statusDetails,omitempty"`
+	TaskID        string   `json:"taskId"`
+	Task          *Task    `json:"task,omitempty"`
+	StatusDetails UserJSON `json:"statusDetails,omitempty"`
 }
 
 // UpdateData is the data of an update reply.
@@ -73,16 +73,8 @@ func WireSignMethod(m string) string {
 // Empty is the empty object that CANCELLED and REMOVED notifies carry.
 var Empty = json.RawMessage(`{}`)
 
-// Marshal encodes v as compact JSON without HTML escaping.
-func Marshal(v any) []byte {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic("protocol: marshal: " + err.Error()) // only our own types are marshalled
-	}
-	return bytes.TrimRight(buf.Bytes(), "\n")
-}
+// EmptyDocument is Empty as a job document.
+var EmptyDocument = UserJSON(`{}`)
 
 // Compact re-encodes JSON text (for example jsonb output, which has
 // spaces) without insignificant whitespace; empty stays empty.

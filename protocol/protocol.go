@@ -1,4 +1,4 @@
-// Package protocol is the device wire format of PROTOCOL.md: topics,
+// Package protocol is the device wire format of docs/protocol.md: topics,
 // envelopes, reply codes and request validation. The server and the Go
 // device client both import it, so they cannot drift apart.
 package protocol

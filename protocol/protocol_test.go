@@ -29,11 +29,24 @@ func TestParseRequest(t *testing.T) {
 		{`{"id":"123","version":"1.0","params":{"taskId":"$list"}}`, "123", true},
 		{`{"id":"4294967295","version":"1.0.0","params":{}}`, "4294967295", true},
 		{`{"id":4,"version":"1.0","params":{}}`, "4", true},
-		{`{"id":"4294967296","version":"1.0","params":{}}`, "", false},
-		{`{"id":"-1","version":"1.0","params":{}}`, "", false},
-		{`{"id":"01","version":"1.0","params":{}}`, "", false},
-		{`{"id":"abc","version":"1.0","params":{}}`, "", false},
+		{`{"id":"4294967296","version":"1.0","params":{}}`, "4294967296", false},
+		{`{"id":4294967296,"version":"1.0","params":{}}`, "4294967296", false},
+		{`{"id":"-1","version":"1.0","params":{}}`, "-1", false},
+		{`{"id":"01","version":"1.0","params":{}}`, "01", false},
+		{`{"id":"abc","version":"1.0","params":{}}`, "abc", false},
+		{`{"id":"","version":"1.0","params":{}}`, "", false},
+		{`{"id":"abc","version":"1.0","params":{`, "abc", false},
 		{`{"version":"1.0","params":{}}`, "", false},
+		{`[{"id":"1"}]`, "", false},
+		// bad bytes: a 400 for this request alone, with its id
+		{"{\"id\":\"11\",\"version\":\"1.0\",\"params\":{\"taskId\":\"\xff\"}}", "11", false},
+		{`{"id":"12","version":"1.0","params":{"taskId":"1","statusDetails":{"a":"\u0000"}}}`, "12", false},
+		{`{"id":"13","version":"1.0","params":{"taskId":"1","statusDetails":{"a":"\ud800"}}}`, "13", false},
+		{`{"id":"14","version":"1.0","params":{"taskId":"1","taskId":"2"}}`, "14", false},
+		{`{"id":"15","id":"16","version":"1.0","params":{}}`, "15", false},
+		{`{"id":"17","version":"1.0","params":{"statusDetails":` + strings.Repeat(`{"a":`, 17) + `1` + strings.Repeat(`}`, 17) + `}}`, "17", false},
+		{`{"id":"18","version":"1.0","params":{"statusDetails":` + strings.Repeat(`{"a":`, 16) + `1` + strings.Repeat(`}`, 16) + `}}`, "18", true},
+		{`{"id":"19","version":"1.0","params":{"taskId":"\ud83d\ude00"}}`, "19", true},
 		{`{"id":"7","version":"2.0","params":{}}`, "7", false},
 		{`{"id":"7","params":{}}`, "7", false},
 		{`{"id":"7","version":"1.0","params":[]}`, "7", false},
@@ -87,16 +100,14 @@ func TestParseUpdate(t *testing.T) {
 func TestMarshalKeyOrderAndCompact(t *testing.T) {
 	n := Notify{ID: "1", Version: Version, Params: NotifyParams{Task: Task{
 		TaskID: "9", Status: "SENT",
-		JobDocument: Compact([]byte(`{"status": "x", "a": [1, 2]}`)),
+		JobDocument: UserJSON(`{"status": "x", "a": [1, 2], "s": "{[x]}"}`),
 		JobFile:     Marshal(JobFile{SignMethod: "Md5", Sign: "ab", FileURL: "http://h/d?a=1&b=2"}),
 	}}}
 	got := string(Marshal(n))
-	want := `{"id":"1","version":"1.0","params":{"task":{"taskId":"9","status":"SENT","jobDocument":{"status":"x","a":[1,2]},"jobFile":{"signMethod":"Md5","sign":"ab","fileUrl":"http://h/d?a=1&b=2"}}}}`
+	want := `{"id":"1","version":"1.0","params":{"task":{"taskId":"9","status":"SENT","jobFile":{"signMethod":"Md5","sign":"ab","fileUrl":"http://h/d?a=1&b=2"},` +
+		`"jobDocument":{"\u0073tatus":"x","a":[1,2],"s":"\u007b\u005bx\u005d\u007d"}}}}`
 	if got != want {
 		t.Fatalf("\n got %s\nwant %s", got, want)
-	}
-	if strings.ContainsAny(got, " \n") {
-		t.Fatal("not compact")
 	}
 	r := Marshal(Reply{ID: "3", Code: 200, Data: ListData{TaskID: List, Task: []ListItem{}, Tasks: []ListItem{}}})
 	if string(r) != `{"id":"3","code":200,"data":{"taskId":"$list","task":[],"tasks":[]}}` {

@@ -30,6 +30,10 @@ var (
 		Help:    "Device messages handled per bridge batch.",
 		Buckets: prometheus.ExponentialBuckets(1, 4, 8),
 	})
+	held = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "fleettasks_bridge_held_total",
+		Help: "Device messages held for another try after a transient fault of the database or Redis.",
+	})
 	replyLatency = promauto.NewHistogram(prometheus.HistogramOpts{
 		Name:    "fleettasks_bridge_reply_seconds",
 		Help:    "From a device message's arrival to its reply being published.",
@@ -63,6 +67,10 @@ type Bridge struct {
 	seen map[models.ID]bool
 	acks []models.Delivery
 }
+
+// maxPendingDeliveries bounds the notify deliveries kept in memory while
+// the database cannot take them.
+const maxPendingDeliveries = 100_000
 
 // ingestShards is how many batches are handled at once; a device's
 // messages always go to the same shard, so they are handled in order.
@@ -109,12 +117,23 @@ func (b *Bridge) Run(ctx context.Context) error {
 			c.Disconnect(1000)
 		}
 	}()
+	// A batch in progress at shutdown finishes with a context that is not
+	// cancelled, for at most shutdownGrace; what is still unhandled then
+	// stays unacknowledged, for the broker to deliver again.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stop := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(shutdownGrace, cancelWork)
+		<-work.Done()
+		t.Stop()
+	})
+	defer stop()
 	var wg sync.WaitGroup
 	for _, shard := range b.shards {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b.drain(ctx, shard)
+			b.drain(ctx, work, shard)
 		}()
 	}
 	flush := time.NewTicker(time.Second)
@@ -124,7 +143,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			close(b.done)
 			wg.Wait()
-			b.flush(context.Background())
+			b.flush(work)
 			return nil
 		case <-flush.C:
 			b.flush(ctx)
@@ -132,9 +151,15 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 }
 
+// shutdownGrace bounds how long a batch in progress may take to finish
+// once the bridge is told to stop.
+const shutdownGrace = 10 * time.Second
+
 // drain handles one shard's messages in batches: whatever has arrived
-// while the previous batch was handled, up to maxBatch.
-func (b *Bridge) drain(ctx context.Context, in chan mqtt.Message) {
+// while the previous batch was handled, up to maxBatch. It takes no new
+// batch once ctx ends; a batch runs with work, which outlives ctx by the
+// shutdown grace.
+func (b *Bridge) drain(ctx, work context.Context, in chan mqtt.Message) {
 	batch := make([]mqtt.Message, 0, maxBatch)
 	for {
 		select {
@@ -152,7 +177,7 @@ func (b *Bridge) drain(ctx context.Context, in chan mqtt.Message) {
 				break more
 			}
 		}
-		b.handle(ctx, batch)
+		b.handle(work, ctx, batch)
 	}
 }
 
@@ -178,7 +203,12 @@ func (b *Bridge) flush(ctx context.Context) {
 	b.mu.Unlock()
 	if len(acks) > 0 {
 		if err := b.tasks.MarkDelivered(ctx, acks); err != nil {
-			b.log.Warn("record deliveries", "err", err)
+			b.log.Warn("record deliveries; kept for the next flush", "deliveries", len(acks), "err", err)
+			b.mu.Lock()
+			if len(b.acks) < maxPendingDeliveries {
+				b.acks = append(b.acks, acks...)
+			}
+			b.mu.Unlock()
 		}
 	}
 	if len(seen) > 0 {
@@ -208,17 +238,24 @@ func (b *Bridge) receive(_ mqtt.Client, m mqtt.Message) {
 // request is one device message on its way through a batch.
 type request struct {
 	msg     mqtt.Message
+	at      time.Time // when its batch began
 	kind    string
 	ref     models.DeviceRef
 	device  models.ID
+	drop    bool   // not answered: an unregistered device, or no id to answer
+	held    bool   // not handled in this try: a transient fault; tried again
+	parsed  bool   // envelope checked and rate counted (done once)
 	id      string // the request id, when one could be read
 	req     *protocol.Request
+	update  *protocol.UpdateParams
+	key     string   // reply cache key of an update
+	twin    *request // an identical earlier update in the same batch
 	code    int
 	data    any
 	message string
 	subtask *models.ID
 	reply   []byte // the reply to send; nil for none
-	replay  bool   // reply is a stored answer to a retransmission
+	replay  bool   // reply is the stored answer to a retransmission
 }
 
 func (r *request) fail(code int, msg string) {
@@ -233,11 +270,4 @@ func subtaskRef(taskID string) *models.ID {
 	return nil
 }
 
-func parseUint(s string) (int64, error) { return strconv.ParseInt(s, 10, 64) }
-
-func codeLabel(code int) string {
-	if code <= 0 {
-		return "replayed"
-	}
-	return strconv.Itoa(code)
-}
+func codeLabel(code int) string { return strconv.Itoa(code) }

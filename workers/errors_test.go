@@ -12,7 +12,7 @@ import (
 	"fleettasks/protocol"
 )
 
-// Every refusal of PROTOCOL.md gets its code, and a device's bad message
+// Every refusal of docs/protocol.md gets its code, and a device's bad message
 // does not hold up its other work nor anyone else's.
 func TestProtocolErrors(t *testing.T) {
 	t.Parallel()
@@ -72,9 +72,15 @@ func TestProtocolErrors(t *testing.T) {
 	if r := raw(protocol.KindGet, `{"id":"520","version":"1.0","params":{"taskId":"`+n2.TaskID+`"}}`); r.raw != `{"id":"520","code":404,"data":{"taskId":"`+n2.TaskID+`"},"message":"no such task for this device"}` {
 		t.Errorf("404 by id: %s", r.raw)
 	}
-	// unparseable without an id, or without a readable id: no answer at all
+	// unparseable without an id: no answer at all; an invalid id: 400
+	// with the id echoed as sent
 	d1.publish(protocol.KindGet, 1, `garbage`)
-	d1.publish(protocol.KindGet, 1, `{"id":"-5","version":"1.0","params":{"taskId":"$list"}}`)
+	d1.publish(protocol.KindGet, 1, `{"version":"1.0","params":{"taskId":"$list"}}`)
+	for _, id := range []string{"-5", "abc", "4294967296"} {
+		if r := raw(protocol.KindGet, `{"id":"`+id+`","version":"1.0","params":{"taskId":"$list"}}`); r.Code != 400 || !strings.Contains(r.Message, "id must be") {
+			t.Errorf("invalid id %s: %s", id, r.raw)
+		}
+	}
 	// ... and the device's other work goes on
 	if r := d1.update(n1.TaskID, "IN_PROGRESS", nil); r.Code != 200 {
 		t.Fatalf("after bad messages: %s", r.raw)
@@ -82,7 +88,7 @@ func TestProtocolErrors(t *testing.T) {
 	d1.mu.Lock()
 	replies := len(d1.got[protocol.KindGetReply])
 	d1.mu.Unlock()
-	if replies != 6 { // the 6 get requests above that carry a readable id
+	if replies != 9 { // the 9 get requests above that carry an id
 		t.Errorf("%d get replies; bad messages without an id were answered?", replies)
 	}
 

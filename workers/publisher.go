@@ -103,13 +103,13 @@ func (p *Publisher) Publish(ctx context.Context, notices []models.Notice) []erro
 // (and detail) carry the job document and, when the task has a file, a
 // fresh 1-hour signed URL; CANCELLED and REMOVED carry empty objects.
 func (p *Publisher) wireTask(id models.ID, status string, doc []byte, file *models.NoticeFile, now time.Time) protocol.Task {
-	t := protocol.Task{TaskID: id.String(), Status: status, JobDocument: protocol.Empty}
+	t := protocol.Task{TaskID: id.String(), Status: status, JobDocument: protocol.EmptyDocument}
 	if status == models.SubCancelled || status == models.SubRemoved {
 		t.JobFile = protocol.Empty
 		return t
 	}
 	if len(doc) > 0 {
-		t.JobDocument = protocol.Compact(doc)
+		t.JobDocument = protocol.UserJSON(doc)
 	}
 	if file != nil {
 		t.JobFile = protocol.Marshal(protocol.JobFile{

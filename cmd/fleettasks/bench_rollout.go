@@ -173,7 +173,7 @@ func (b *benchRun) rawPublish(ctx context.Context, fleet *benchFleet, n, run int
 		// ids new in every run: devices ignore a notify they have just seen
 		id := strconv.Itoa(run*n + i + 1)
 		payload := protocol.Marshal(protocol.Notify{ID: id, Version: protocol.Version, Params: protocol.NotifyParams{Task: protocol.Task{
-			TaskID: "raw" + id, Status: "RAW", JobDocument: json.RawMessage(`{"version":"2.1","url":"https://example.invalid/fw.bin"}`)}}})
+			TaskID: "raw" + id, Status: "RAW", JobDocument: protocol.UserJSON(`{"version":"2.1","url":"https://example.invalid/fw.bin"}`)}}})
 		toks[i] = c.Publish(protocol.Topic("bench-b", fmt.Sprintf("d%d", i+1), protocol.KindNotify), 1, false, payload)
 	}
 	for _, t := range toks {

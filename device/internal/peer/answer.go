@@ -76,7 +76,7 @@ func (p *Peer) answer(dn, kind, id string, req *protocol.Request, perr *protocol
 			for _, t := range p.tasks[dn] {
 				if executable(t.Status) {
 					w := wireTask(t)
-					return ok(protocol.DetailData{TaskID: protocol.Next, Task: &w, StatusDetails: t.Details})
+					return ok(protocol.DetailData{TaskID: protocol.Next, Task: &w, StatusDetails: protocol.UserJSON(t.Details)})
 				}
 			}
 			return ok(protocol.DetailData{TaskID: protocol.Next})
@@ -86,7 +86,7 @@ func (p *Peer) answer(dn, kind, id string, req *protocol.Request, perr *protocol
 			return fail(protocol.CodeNotFound, "no such task", protocol.DetailData{TaskID: g.TaskID})
 		}
 		w := wireTask(t)
-		return ok(protocol.DetailData{TaskID: g.TaskID, Task: &w, StatusDetails: t.Details})
+		return ok(protocol.DetailData{TaskID: g.TaskID, Task: &w, StatusDetails: protocol.UserJSON(t.Details)})
 	}
 	u, perr := protocol.ParseUpdate(req.Params)
 	if perr != nil {
@@ -111,7 +111,7 @@ func (p *Peer) answer(dn, kind, id string, req *protocol.Request, perr *protocol
 
 func executable(status string) bool { return status == "SENT" || status == "IN_PROGRESS" }
 
-// allowed is PROTOCOL.md's device transitions.
+// allowed is docs/protocol.md's device transitions.
 func allowed(from, to string) bool {
 	switch to {
 	case "IN_PROGRESS", "SUCCEEDED", "FAILED":

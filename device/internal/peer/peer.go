@@ -1,4 +1,4 @@
-// Package peer plays the server's side of PROTOCOL.md in the device
+// Package peer plays the server's side of docs/protocol.md in the device
 // client's tests: a raw MQTT client that answers get and update from a
 // small in-memory table and publishes notifies, on the real broker.
 package peer
@@ -140,7 +140,7 @@ func (p *Peer) publishNotify(dn, id, status string) (string, mqtt.Token) {
 	p.notifyID++
 	nid := strconv.Itoa(p.notifyID)
 	t := p.find(dn, id)
-	task := protocol.Task{TaskID: id, Status: status, JobDocument: protocol.Empty, JobFile: protocol.Empty}
+	task := protocol.Task{TaskID: id, Status: status, JobDocument: protocol.EmptyDocument, JobFile: protocol.Empty}
 	if status == "SENT" && t != nil {
 		task = wireTask(t)
 		task.Status = status
@@ -195,9 +195,9 @@ func (p *Peer) find(dn, id string) *Task {
 }
 
 func wireTask(t *Task) protocol.Task {
-	w := protocol.Task{TaskID: t.ID, Status: t.Status, Progress: t.Progress, JobDocument: t.Document}
+	w := protocol.Task{TaskID: t.ID, Status: t.Status, Progress: t.Progress, JobDocument: protocol.UserJSON(t.Document)}
 	if w.JobDocument == nil {
-		w.JobDocument = protocol.Empty
+		w.JobDocument = protocol.EmptyDocument
 	}
 	if t.File != nil {
 		w.JobFile = protocol.Marshal(t.File)

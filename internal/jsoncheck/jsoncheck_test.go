@@ -1,0 +1,57 @@
+package jsoncheck
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheck(t *testing.T) {
+	deep := strings.Repeat(`{"a":`, 5) + `1` + strings.Repeat(`}`, 5)
+	cases := []struct {
+		in, path, reason string
+	}{
+		{`{"a":"b","c":[1,{"d":null}],"e":"\u00e9\ud83d\ude00\"\\"}`, "", ""},
+		{"{\"a\":\"\xff\"}", "a", ReasonUTF8},
+		{"{\"a\":[\"ok\",\"\xc3\"]}", "a[1]", ReasonUTF8},
+		{`{"a":{"b":"x\u0000"}}`, "a.b", ReasonNUL},
+		{`{"a":"\ud800"}`, "a", ReasonSurrogate},
+		{`{"a":"\ud800x"}`, "a", ReasonSurrogate},
+		{`{"a":"\ud800\u0041"}`, "a", ReasonSurrogate},
+		{`{"a":"\udc00"}`, "a", ReasonSurrogate},
+		{`{"\u0000":1}`, "", ReasonNUL},
+		{`{"a":1,"b":{"c":1,"c":2}}`, "b.c", ReasonDuplicate},
+		{`{"tasks":1,"\u0074asks":2}`, "tasks", ReasonDuplicate},
+		{`[{"a":1},{"a":1}]`, "", ""},
+		{deep, "a.a.a.a", ReasonDepth},
+		{`{"a":`, "", ReasonSyntax},
+		{` { "a" : [ 1 , 2 ] , "b" : { } } `, "", ""},
+	}
+	for _, tc := range cases {
+		p := Check([]byte(tc.in), "", 4)
+		switch {
+		case tc.reason == "" && p != nil:
+			t.Errorf("%q: %v", tc.in, p)
+		case tc.reason != "" && (p == nil || p.Reason != tc.reason || p.Path != tc.path):
+			t.Errorf("%q: got %v, want %s: %s", tc.in, p, tc.path, tc.reason)
+		}
+	}
+	if p := Check([]byte(`{"x":"\u0000"}`), "jobDocument", 32); p == nil || p.Error() != "jobDocument.x: contains the character U+0000" {
+		t.Fatal(p)
+	}
+}
+
+func TestCheckString(t *testing.T) {
+	if CheckString("name", "fine ✓") != nil || CheckString("name", "a\x00b") == nil || CheckString("name", "\xff") == nil {
+		t.Fatal("CheckString")
+	}
+}
+
+func TestMembers(t *testing.T) {
+	m, err := Members([]byte(`{"id":"1","id":"2","p":{"a":1}}`))
+	if err != nil || len(m) != 3 || m[0].Key != "id" || string(m[0].Value) != `"1"` || string(m[2].Value) != `{"a":1}` {
+		t.Fatal(m, err)
+	}
+	if _, err := Members([]byte(`[1]`)); err == nil {
+		t.Fatal("an array is not an object")
+	}
+}
