@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -38,6 +39,9 @@ type Config struct {
 	// DeviceRate is how many messages a second one device may send before
 	// it is answered 429.
 	DeviceRate int
+	// LogDeviceDailyBytes is how much one device may write to its message
+	// log a UTC day; past it, entries are counted but not stored.
+	LogDeviceDailyBytes int64
 	// SessionIdle ends a console session unused for that long; SessionMax
 	// ends it that long after sign-in.
 	SessionIdle time.Duration
@@ -55,7 +59,7 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Var + ": " + e.Reason }
 
-// Defaults as documented in API.md.
+// Defaults as documented in README.md.
 const (
 	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/fleettasks?sslmode=disable"
 	DefaultRedisURL    = "redis://127.0.0.1:6379/0"
@@ -132,6 +136,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.DeviceRate, err = intVar(get, "FLEETTASKS_DEVICE_RATE", 20, 1, 100000); err != nil {
 		return nil, err
 	}
+	if c.LogDeviceDailyBytes, err = megabytesVar(get, "FLEETTASKS_LOG_DEVICE_DAILY_MB", "10", 0.01, 100000); err != nil {
+		return nil, err
+	}
 	idle, err := intVar(get, "FLEETTASKS_SESSION_IDLE_MINUTES", 30, 1, 7*24*60)
 	if err != nil {
 		return nil, err
@@ -160,6 +167,17 @@ func intVar(get func(string, string) string, name string, def, lo, hi int) (int,
 		return 0, &Error{name, fmt.Sprintf("%q is not a whole number in %d..%d", s, lo, hi)}
 	}
 	return n, nil
+}
+
+// megabytesVar reads a number of megabytes (of 2^20 bytes, as the console
+// shows them), fractions allowed, in lo..hi, and returns it in bytes.
+func megabytesVar(get func(string, string) string, name, def string, lo, hi float64) (int64, error) {
+	s := get(name, def)
+	mb, err := strconv.ParseFloat(s, 64)
+	if err != nil || !(mb >= lo && mb <= hi) {
+		return 0, &Error{name, fmt.Sprintf("%q is not a number of megabytes in %g..%g", s, lo, hi)}
+	}
+	return int64(math.Round(mb * (1 << 20))), nil
 }
 
 func parseBool(s string) (bool, error) {

@@ -28,7 +28,8 @@ func TestDefaults(t *testing.T) {
 	if c.DatabaseURL != config.DefaultDatabaseURL || c.RedisURL != config.DefaultRedisURL || c.MQTTURL != config.DefaultMQTTURL ||
 		c.HTTPAddr != "127.0.0.1:8080" || c.PublicURL != "http://127.0.0.1:8080" || c.DataDir != "./data" || !c.AutoMigrate ||
 		c.MQTTShareGroup != "fleettasks" || c.LogRetentionDay != 30 || c.OfflineAfter != 5*time.Minute || c.Secret != nil ||
-		c.SessionIdle != 30*time.Minute || c.SessionMax != 12*time.Hour || c.TrustedProxies != nil {
+		c.SessionIdle != 30*time.Minute || c.SessionMax != 12*time.Hour || c.TrustedProxies != nil ||
+		c.LogDeviceDailyBytes != 10<<20 {
 		t.Fatalf("defaults = %+v", c)
 	}
 }
@@ -50,6 +51,10 @@ func TestBadValues(t *testing.T) {
 		{"FLEETTASKS_SESSION_IDLE_MINUTES=0", "1..10080"},
 		{"FLEETTASKS_SESSION_MAX_HOURS=1000", "1..720"},
 		{"FLEETTASKS_TRUSTED_PROXIES=10.0.0.1,proxy.local", "not an IP address or CIDR"},
+		{"FLEETTASKS_LOG_DEVICE_DAILY_MB=0", "0.01..100000"},
+		{"FLEETTASKS_LOG_DEVICE_DAILY_MB=100001", "0.01..100000"},
+		{"FLEETTASKS_LOG_DEVICE_DAILY_MB=NaN", "megabytes"},
+		{"FLEETTASKS_LOG_DEVICE_DAILY_MB=10MB", "megabytes"},
 	}
 	for _, tc := range cases {
 		name, _, _ := strings.Cut(tc.kv, "=")
@@ -81,5 +86,17 @@ func TestSecretGeneratedOnce(t *testing.T) {
 	c3.EnsureSecret()
 	if string(c3.Secret) != "explicit-secret-value" {
 		t.Fatalf("explicit secret ignored: %q", c3.Secret)
+	}
+}
+
+// The daily message log budget takes fractions of a megabyte (2^20 bytes).
+func TestLogDeviceDailyMegabytes(t *testing.T) {
+	for s, want := range map[string]int64{"0.05": 52429, "1": 1 << 20, "2.5": 5 << 19, "100000": 100000 << 20} {
+		c, err := config.Load(env("FLEETTASKS_LOG_DEVICE_DAILY_MB=" + s))
+		if err != nil {
+			t.Errorf("%s MB: %v", s, err)
+		} else if c.LogDeviceDailyBytes != want {
+			t.Errorf("%s MB: %d bytes, want %d", s, c.LogDeviceDailyBytes, want)
+		}
 	}
 }

@@ -136,8 +136,13 @@ func (h *apiAccounts) createToken(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	if len(bytes.TrimSpace(body)) > 0 && json.Unmarshal(body, &in) != nil {
-		return models.Invalid("name", "send {\"name\": \"...\"} or no body")
+	if len(bytes.TrimSpace(body)) > 0 {
+		if err := checkBody(body); err != nil {
+			return err
+		}
+		if json.Unmarshal(body, &in) != nil {
+			return models.Invalid("name", "send {\"name\": \"...\"} or no body")
+		}
 	}
 	secret, t, err := h.users.CreateToken(c.UserContext(), id, in.Name)
 	if err != nil {

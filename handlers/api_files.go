@@ -69,7 +69,9 @@ func (h *apiFiles) receive(c *fiber.Ctx, parts *multipart.Reader) (*models.Uploa
 			return up, kind, nil
 		}
 		if err != nil {
-			return up, kind, models.Invalid("", "the multipart body is malformed: %v", err)
+			// the file part's header is where a client puts bytes that do not
+			// belong (a NUL in the file name): name the file
+			return up, kind, models.Invalid("file", "the multipart body is malformed: %v", err)
 		}
 		switch part.FormName() {
 		case "kind":

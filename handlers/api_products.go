@@ -70,6 +70,13 @@ type newDevices struct {
 	} `json:"devices"`
 }
 
+// createdDevices is the answer of a bulk registration: the devices and,
+// when any apply, warnings on names some device clients cannot use.
+type createdDevices struct {
+	Devices  []models.Device       `json:"devices"`
+	Warnings []models.FieldWarning `json:"warnings,omitempty"`
+}
+
 // createDevices is POST /api/v1/products/:pk/devices: up to 10,000 devices,
 // all or nothing; 201 with the created devices.
 func (h *apiProducts) createDevices(c *fiber.Ctx) error {
@@ -81,12 +88,13 @@ func (h *apiProducts) createDevices(c *fiber.Ctx) error {
 	for i, d := range in.Devices {
 		names[i] = d.DeviceName
 	}
-	devices, err := h.reg.CreateDevices(c.UserContext(), pathText(c, "pk"), names)
+	pk := pathText(c, "pk")
+	devices, err := h.reg.CreateDevices(c.UserContext(), pk, names)
 	if err != nil {
 		return err
 	}
 	auditChanges(c, models.Changed("devices", nil, len(devices)))
-	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"devices": devices})
+	return c.Status(fiber.StatusCreated).JSON(createdDevices{Devices: devices, Warnings: models.CSDKNameWarnings(pk, names)})
 }
 
 // maxDeviceListBody bounds the body of a bulk device call: 10,000 entries

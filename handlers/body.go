@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 
+	"fleettasks/internal/jsoncheck"
 	"fleettasks/models"
 )
 
@@ -20,6 +22,9 @@ func bodyJSON(c *fiber.Ctx, v any) error {
 	}
 	if len(body) == 0 {
 		return models.Invalid("", "the request body is empty; send a JSON object")
+	}
+	if err := checkBody(body); err != nil {
+		return err
 	}
 	err = json.Unmarshal(body, v)
 	var typeErr *json.UnmarshalTypeError
@@ -36,6 +41,37 @@ func bodyJSON(c *fiber.Ctx, v any) error {
 	default:
 		return models.Invalid("", "the request body is not valid JSON for this call: %v", err)
 	}
+}
+
+// maxBodyDepth bounds the nesting of a JSON request: the body object and,
+// inside it, a job document of models.MaxDocumentDepth levels.
+const maxBodyDepth = 1 + models.MaxDocumentDepth
+
+// checkBody refuses, before it is decoded, a body that is valid JSON but
+// holds what PostgreSQL refuses (U+0000, lone surrogate escapes, bytes that
+// are not UTF-8: Go's decoder would quietly turn the last two into U+FFFD
+// in strings and keep them in raw documents), duplicate keys or nesting
+// deeper than maxBodyDepth. The 400 names the value at fault; nesting is
+// reported on the top-level field that holds it. Syntax errors are left to
+// the decoder, whose message says more.
+func checkBody(body []byte) error {
+	p := jsoncheck.Check(body, "", maxBodyDepth)
+	switch {
+	case p == nil || p.Reason == jsoncheck.ReasonSyntax:
+		return nil
+	case p.Reason == jsoncheck.ReasonDepth:
+		return models.Invalid(topField(p.Path), "nests more than %d levels deep (at %s)", maxBodyDepth-1, p.Path)
+	}
+	return models.Invalid(p.Path, "%s", p.Reason)
+}
+
+// topField is the top-level member of a jsoncheck path: "jobDocument" of
+// "jobDocument.a.b", "devices" of "devices[3].deviceName".
+func topField(path string) string {
+	if i := strings.IndexAny(path, ".["); i >= 0 {
+		return path[:i]
+	}
+	return path
 }
 
 // maxJSONBody bounds a JSON request: 100,000 devices of a task target and

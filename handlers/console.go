@@ -39,7 +39,7 @@ type consoleRegistry interface {
 	RemoveGroupDevices(ctx context.Context, id models.ID, refs []models.DeviceRef) (int64, error)
 	PreviewGroupQuery(ctx context.Context, query string, limit int) ([]models.Device, int64, error)
 	CreateDevices(ctx context.Context, pk string, names []string) ([]models.Device, error)
-	ImportDevices(ctx context.Context, csv io.Reader) (int, error)
+	ImportDevices(ctx context.Context, csv io.Reader) (models.ImportResult, error)
 	DeleteDevice(ctx context.Context, pk, dn string) error
 	DeviceSubtaskCounts(ctx context.Context, id models.ID) (*models.Statistics, error)
 	DeviceGroups(ctx context.Context, d *models.Device) ([]models.Group, error)

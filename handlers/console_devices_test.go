@@ -190,7 +190,7 @@ func TestConsoleDevicePages(t *testing.T) {
 		{Time: now.Add(-2 * time.Minute), DeviceID: dev.ID, Direction: "d2c", Topic: "t/update", MessageID: "2", Payload: []byte(`{"status":"IN_PROGRESS"}`), SubtaskID: &sub},
 		{Time: now.Add(-1 * time.Minute), DeviceID: dev.ID, Direction: "d2c", Topic: "t/get", MessageID: "3", Payload: []byte(`plain`)},
 	}
-	if err := s.Deps.DB.WriteLog(ctx, entries); err != nil {
+	if _, err := s.Deps.DB.WriteLog(ctx, entries, models.DefaultLogDailyBytes); err != nil {
 		t.Fatal(err)
 	}
 	_, doc = s.page("GET", base+"/log", nil, false)

@@ -11,13 +11,19 @@ import (
 
 // POST /devices — registers one device from the list page's form; on a
 // bad name, an unknown product or a duplicate, the form comes back with
-// the user's values and the error by its field.
+// the user's values and the error by its field. A name too long for the
+// Alibaba C SDK is registered with a hint.
 func (h *console) deviceCreate(c *fiber.Ctx) error {
 	f := views.DeviceAdd{ProductKey: c.FormValue("productKey"), DeviceName: strings.TrimSpace(c.FormValue("deviceName"))}
 	_, err := h.registry.CreateDevices(c.UserContext(), f.ProductKey, []string{f.DeviceName})
 	if err == nil {
 		auditTarget(c, "device", f.ProductKey+"/"+f.DeviceName)
-		setFlash(c, "ok", "Registered the device "+f.ProductKey+"/"+f.DeviceName+".")
+		done := "Registered the device " + f.ProductKey + "/" + f.DeviceName + "."
+		if models.TopicTooLongForCSDK(f.ProductKey, f.DeviceName) {
+			setFlash(c, "warn", done+" Note: its "+models.CSDKTopicHint(f.ProductKey, f.DeviceName)+".")
+		} else {
+			setFlash(c, "ok", done)
+		}
 		return redirect(c, views.DeviceURL(f.ProductKey, f.DeviceName))
 	}
 	me, ok := models.AsError(err)

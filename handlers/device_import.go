@@ -17,13 +17,17 @@ func (h *console) deviceImportForm(c *fiber.Ctx) error {
 }
 
 // POST /devices/import — a CSV file of productKey,deviceName, streamed to
-// the registry; all or nothing, refused with a per-line report.
+// the registry; all or nothing, refused with a per-line report. A done
+// import whose names are too long for the Alibaba C SDK stays on this
+// page to list them (hints, not problems).
 func (h *console) deviceImport(c *fiber.Ctx) error {
-	n, err := h.importCSV(c)
+	res, err := h.importCSV(c)
 	var report *models.ImportError
 	switch {
+	case err == nil && len(res.Hints) > 0:
+		return render(c, "Import devices", views.DeviceImportPage(views.DeviceImport{Done: &res}))
 	case err == nil:
-		setFlash(c, "ok", fmt.Sprintf("Imported %d devices.", n))
+		setFlash(c, "ok", fmt.Sprintf("Imported %d devices.", res.Created))
 		return redirect(c, views.DevicesURL("", "", 0))
 	case errors.As(err, &report):
 		c.Status(fiber.StatusUnprocessableEntity)
@@ -38,29 +42,29 @@ func (h *console) deviceImport(c *fiber.Ctx) error {
 }
 
 // importCSV finds the file part of the form and imports it.
-func (h *console) importCSV(c *fiber.Ctx) (int, error) {
+func (h *console) importCSV(c *fiber.Ctx) (models.ImportResult, error) {
 	body, parts, err := multipartReader(c)
 	if err != nil {
-		return 0, err
+		return models.ImportResult{}, err
 	}
 	for {
 		part, err := parts.NextPart()
 		if errors.Is(err, io.EOF) {
-			return 0, models.Invalid("file", "choose a CSV file to import")
+			return models.ImportResult{}, models.Invalid("file", "choose a CSV file to import")
 		}
 		if err != nil {
-			return 0, models.Invalid("file", "the upload is malformed: %v", err)
+			return models.ImportResult{}, models.Invalid("file", "the upload is malformed: %v", err)
 		}
 		if part.FormName() == "file" && part.FileName() != "" {
-			n, err := h.registry.ImportDevices(c.UserContext(), part)
+			res, err := h.registry.ImportDevices(c.UserContext(), part)
 			part.Close()
 			if err == nil {
-				auditChanges(c, models.Changed("devices", nil, n))
+				auditChanges(c, models.Changed("devices", nil, res.Created))
 			}
 			if !drained(body) {
 				c.Context().SetConnectionClose()
 			}
-			return n, err
+			return res, err
 		}
 		part.Close()
 	}

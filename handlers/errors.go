@@ -12,7 +12,7 @@ import (
 	"fleettasks/views"
 )
 
-// apiError is the JSON error shape of API.md.
+// apiError is the JSON error shape of docs/api.md.
 type apiError struct {
 	Error apiErrorBody `json:"error"`
 }

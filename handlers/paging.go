@@ -8,7 +8,7 @@ import (
 	"fleettasks/models"
 )
 
-// page reads the page and pageSize query parameters (API.md: page from 1,
+// page reads the page and pageSize query parameters (docs/api.md: page from 1,
 // pageSize default 20, max 200).
 func page(c *fiber.Ctx) (models.Page, error) {
 	p := models.Page{Number: 1, Size: 20}

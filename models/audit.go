@@ -81,6 +81,9 @@ func Changed(pairs ...any) map[string]Change {
 
 // ListAudit returns a page of entries, newest first.
 func (a *Audit) ListAudit(ctx context.Context, f AuditFilter, p Page) (List[AuditEntry], error) {
+	if err := checkAllStorable("user", f.User, "action", f.Action, "target", f.Target); err != nil {
+		return List[AuditEntry]{}, err
+	}
 	if f.From != nil && f.To != nil && !f.To.After(*f.From) {
 		return List[AuditEntry]{}, Invalid("to", "must be after From")
 	}

@@ -11,7 +11,7 @@ import (
 // same transaction, its sub-tasks (they carry no foreign key). Its message
 // log is left to expire with its partitions.
 func (r *Registry) DeleteDevice(ctx context.Context, pk, dn string) error {
-	dev, err := r.GetDevice(ctx, pk, dn)
+	dev, err := r.device(ctx, pk, dn)
 	if err != nil {
 		return err
 	}

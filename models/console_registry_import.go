@@ -150,13 +150,39 @@ func parseDeviceCSV(r io.Reader) ([]importRow, error) {
 	return rows, nil
 }
 
+// ImportResult is a done import: how many devices were registered and, as
+// hints rather than problems, the lines whose names are too long for the
+// Alibaba C SDK (TopicTooLongForCSDK), up to the bound of a report.
+type ImportResult struct {
+	Created   int
+	Hints     []ImportProblem
+	MoreHints int // hints left out
+}
+
+// csdkHints are the hints of the imported rows.
+func csdkHints(rows []importRow) ([]ImportProblem, int) {
+	var hints []ImportProblem
+	more := 0
+	for _, row := range rows {
+		pk, dn := row.ref.ProductKey, row.ref.DeviceName
+		switch {
+		case !TopicTooLongForCSDK(pk, dn):
+		case len(hints) < maxImportProblems:
+			hints = append(hints, ImportProblem{Line: row.line, Value: pk + "," + dn, Reason: CSDKTopicHint(pk, dn)})
+		default:
+			more++
+		}
+	}
+	return hints, more
+}
+
 // ImportDevices registers every device of a CSV file (see parseDeviceCSV)
 // in one transaction: all or nothing. Unknown products and devices already
 // registered are reported by line, with every other problem of the file.
-func (r *Registry) ImportDevices(ctx context.Context, csvFile io.Reader) (int, error) {
+func (r *Registry) ImportDevices(ctx context.Context, csvFile io.Reader) (ImportResult, error) {
 	rows, err := parseDeviceCSV(csvFile)
 	if err != nil {
-		return 0, err
+		return ImportResult{}, err
 	}
 	pks, dns := make([]string, len(rows)), make([]string, len(rows))
 	for i, row := range rows {
@@ -214,9 +240,14 @@ func (r *Registry) ImportDevices(ctx context.Context, csvFile io.Reader) (int, e
 	})
 	var ie *ImportError
 	if _, ok := AsError(err); err != nil && !ok && !errors.As(err, &ie) {
-		return 0, fmt.Errorf("models: import %d devices: %w", len(rows), err)
+		return ImportResult{}, fmt.Errorf("models: import %d devices: %w", len(rows), err)
 	}
-	return created, err
+	if err != nil {
+		return ImportResult{}, err
+	}
+	res := ImportResult{Created: created}
+	res.Hints, res.MoreHints = csdkHints(rows)
+	return res, nil
 }
 
 // distinct returns the different strings of ss.

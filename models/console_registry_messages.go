@@ -54,7 +54,7 @@ func (r *Registry) DeviceMessagePage(ctx context.Context, id ID, f MessageFilter
 		where += " AND time <= " + arg(cursor.Time)
 		skip = cursor.Skip
 	}
-	rows, err := r.db.Pool.Query(ctx, `SELECT time, direction, topic, message_id, payload, code, subtask_id
+	rows, err := r.db.Pool.Query(ctx, `SELECT `+messageColumns+`
 		FROM device_messages WHERE `+where+` ORDER BY time DESC, message_id DESC, direction, topic
 		OFFSET `+arg(skip)+` LIMIT `+arg(size+1), args...)
 	if err != nil {

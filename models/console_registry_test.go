@@ -43,10 +43,10 @@ func TestImportDevicesReport(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			n, err := r.ImportDevices(ctx, strings.NewReader(tc.csv))
+			res, err := r.ImportDevices(ctx, strings.NewReader(tc.csv))
 			got := importErr(t, err)
-			if n != 0 || len(got) != len(tc.want) {
-				t.Fatalf("got %d, %q; want %q", n, got, tc.want)
+			if res.Created != 0 || len(got) != len(tc.want) {
+				t.Fatalf("got %d, %q; want %q", res.Created, got, tc.want)
 			}
 			for i := range got {
 				if !strings.HasPrefix(got[i], tc.want[i]) {
@@ -71,9 +71,9 @@ func TestImportDevicesBulk(t *testing.T) {
 	for i := range models.MaxImportRows {
 		fmt.Fprintf(&b, "p%d,dev-%06d\r\n", i%2+1, i)
 	}
-	n, err := r.ImportDevices(ctx, strings.NewReader(b.String()))
-	if err != nil || n != models.MaxImportRows {
-		t.Fatalf("import of %d: %d, %v", models.MaxImportRows, n, err)
+	res, err := r.ImportDevices(ctx, strings.NewReader(b.String()))
+	if err != nil || res.Created != models.MaxImportRows || len(res.Hints) != 0 {
+		t.Fatalf("import of %d: %d (%d hints), %v", models.MaxImportRows, res.Created, len(res.Hints), err)
 	}
 	b.WriteString("p1,one-too-many\n")
 	_, err = r.ImportDevices(ctx, strings.NewReader(b.String()))

@@ -18,6 +18,9 @@ type Device struct {
 	CreatedAt  time.Time  `gorm:"column:created_at" json:"createdAt"`
 	LastSeen   *time.Time `gorm:"column:last_seen" json:"lastSeen"`
 	Online     bool       `gorm:"-" json:"online"`
+	// MessageLog is today's figures of the device's message log, set by
+	// GetDevice only.
+	MessageLog *LogUsage `gorm:"-" json:"messageLog,omitempty"`
 }
 
 func (Device) TableName() string { return "devices" }
@@ -43,8 +46,21 @@ func (r *Registry) scanDevices(rows pgx.Rows) ([]Device, error) {
 	})
 }
 
-// GetDevice returns the device pk/dn with its online state.
+// GetDevice returns the device pk/dn with its online state and today's
+// message log figures.
 func (r *Registry) GetDevice(ctx context.Context, pk, dn string) (*Device, error) {
+	d, err := r.device(ctx, pk, dn)
+	if err != nil {
+		return nil, err
+	}
+	if d.MessageLog, err = r.DeviceLogUsage(ctx, d.ID); err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// device returns the device pk/dn with its online state.
+func (r *Registry) device(ctx context.Context, pk, dn string) (*Device, error) {
 	if checkProductKey("", pk) != nil || checkDeviceName("", dn) != nil {
 		return nil, NotFound("no device %s/%s", pk, dn)
 	}
@@ -120,6 +136,9 @@ func likePrefix(s string) string {
 func (r *Registry) CreateDevices(ctx context.Context, pk string, names []string) ([]Device, error) {
 	if err := checkNewDevices(names); err != nil {
 		return nil, err
+	}
+	if checkProductKey("", pk) != nil { // no such product can exist, and PostgreSQL may refuse the bytes
+		return nil, NotFound("no product %q", pk)
 	}
 	var out []Device
 	err := pgx.BeginFunc(ctx, r.db.Pool, func(tx pgx.Tx) error {

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// DeviceUpdate is one update request of a device (PROTOCOL.md, update).
+// DeviceUpdate is one update request of a device (docs/protocol.md, update).
 type DeviceUpdate struct {
 	DeviceID ID
 	TaskID   string // the wire taskId: a sub-task id

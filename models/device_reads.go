@@ -138,29 +138,3 @@ func (db *DB) TouchDevices(ctx context.Context, ids []int64, now time.Time) erro
 	}
 	return nil
 }
-
-// LogEntry is one message of the device message log.
-type LogEntry struct {
-	Time      time.Time
-	DeviceID  ID
-	Direction string // c2d or d2c
-	Topic     string
-	MessageID string
-	Payload   []byte
-	Code      *int
-	SubtaskID *ID
-}
-
-// WriteLog appends entries to the message log with COPY.
-func (db *DB) WriteLog(ctx context.Context, entries []LogEntry) error {
-	_, err := db.Pool.CopyFrom(ctx, pgx.Identifier{"device_messages"},
-		[]string{"time", "device_id", "direction", "topic", "message_id", "payload", "code", "subtask_id"},
-		pgx.CopyFromSlice(len(entries), func(i int) ([]any, error) {
-			e := entries[i]
-			return []any{e.Time, int64(e.DeviceID), e.Direction, e.Topic, e.MessageID, e.Payload, e.Code, (*int64)(e.SubtaskID)}, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("models: write %d log entries: %w", len(entries), err)
-	}
-	return nil
-}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"fleettasks/internal/jsoncheck"
 )
 
 // Limits of the rule file / job document and the task file.
@@ -13,10 +15,19 @@ const (
 	MaxFirmwareSize = 1000 << 20 // 1,000 MB
 )
 
+// MaxDocumentDepth bounds the nesting of a job document, the document
+// object itself being level 1. The document goes as is to devices, whose
+// embedded JSON parsers keep a fixed stack (a few dozen levels at most)
+// and fail on anything deeper.
+const MaxDocumentDepth = 32
+
 // CompactDocument checks a job document (an inline jobDocument or the
 // content of a rule file) and returns it compacted: a JSON object of at most
-// 64 KB whose every value is valid JSON. Key order is kept: small device
-// clients scan for the first matching key. field names the input in errors.
+// 64 KB and MaxDocumentDepth levels, whose every value is valid JSON that
+// PostgreSQL can store and device clients read alike (see checkDocumentText).
+// Key order is kept: small device clients scan for the first matching key.
+// field names the input in errors. The API, the console's form and rule
+// file uploads all come through here.
 func CompactDocument(field string, raw []byte) ([]byte, error) {
 	if len(raw) > MaxRuleSize {
 		return nil, &Error{Kind: KindTooLarge, Field: field, Message: fmt.Sprintf("is %d bytes; the limit is 64 KB (65,536 bytes)", len(raw))}
@@ -37,6 +48,9 @@ func CompactDocument(field string, raw []byte) ([]byte, error) {
 	if trimmed[0] != '{' {
 		return nil, Invalid(field, "must be a JSON object such as {\"key\":\"value\"}, not %s", jsonKind(trimmed[0]))
 	}
+	if err := checkDocumentText(field, trimmed); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	if err := json.Compact(&buf, trimmed); err != nil {
 		return nil, Invalid(field, "is not valid JSON: %v", err)
@@ -56,4 +70,23 @@ func jsonKind(b byte) string {
 		return "null"
 	}
 	return "a number"
+}
+
+// checkDocumentText refuses a document that is valid JSON but that
+// PostgreSQL or a device cannot take: U+0000 (as \u0000), lone surrogate
+// escapes and bytes that are not UTF-8, which PostgreSQL refuses; duplicate
+// keys, which small clients read differently from full parsers; and nesting
+// deeper than MaxDocumentDepth. The error is on field, saying where in the
+// document.
+func checkDocumentText(field string, doc []byte) error {
+	p := jsoncheck.Check(doc, "", MaxDocumentDepth)
+	switch {
+	case p == nil:
+		return nil
+	case p.Reason == jsoncheck.ReasonDepth:
+		return Invalid(field, "nests more than %d levels deep (at %s); devices' JSON parsers stop at far less", MaxDocumentDepth, p.Path)
+	case p.Path == "":
+		return Invalid(field, "%s", p.Reason)
+	}
+	return Invalid(field, "%s %s", p.Path, p.Reason)
 }

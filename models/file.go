@@ -21,6 +21,8 @@ import (
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+
+	"fleettasks/internal/jsoncheck"
 )
 
 // The kinds of file in the library.
@@ -238,8 +240,13 @@ func (u *Upload) Discard() {
 
 // Receive streams r into a temporary file, computing MD5 and SHA-256, and
 // stops with a 413 error as soon as more than limit bytes arrive. name is
-// the client's file name, kept only (sanitized) as the display name.
+// the client's file name, kept only (sanitized) as the display name; a
+// name with U+0000 or bytes that are not UTF-8 is refused rather than
+// silently changed, since the file would not be recognisable by it.
 func (f *Files) Receive(name string, r io.Reader, limit int64) (*Upload, error) {
+	if p := jsoncheck.CheckString("file", name); p != nil {
+		return nil, Invalid("file", "the file name %s", p.Reason)
+	}
 	tmpDir := filepath.Join(f.dir, "tmp")
 	if err := os.MkdirAll(tmpDir, 0o750); err != nil {
 		return nil, fmt.Errorf("models: receive file: %w", err)
@@ -395,7 +402,7 @@ func tooLarge(field, format string, args ...any) *Error {
 	return &Error{Kind: KindTooLarge, Field: field, Message: fmt.Sprintf(format, args...)}
 }
 
-// sizeText writes a byte count the way API.md states limits.
+// sizeText writes a byte count the way docs/api.md states limits.
 func sizeText(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:

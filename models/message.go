@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,15 +21,19 @@ const (
 const MaxMessageCount = 10_000
 
 // Message is one entry of a device's message log. Payload is the stored
-// bytes as JSON when they are valid JSON, else as a JSON string.
+// bytes as JSON when they are valid JSON, else as a JSON string (as a cut
+// payload usually is). PayloadSize is the payload's size as sent;
+// Truncated says that only its first CutPayloadBytes were kept.
 type Message struct {
-	Time      time.Time       `json:"time"`
-	Direction string          `json:"direction"`
-	Topic     string          `json:"topic"`
-	MessageID string          `json:"messageId"`
-	Payload   json.RawMessage `json:"payload"`
-	Code      *int            `json:"code"`
-	SubtaskID *ID             `json:"subtaskId"`
+	Time        time.Time       `json:"time"`
+	Direction   string          `json:"direction"`
+	Topic       string          `json:"topic"`
+	MessageID   string          `json:"messageId"`
+	Payload     json.RawMessage `json:"payload"`
+	PayloadSize int             `json:"payloadSize"`
+	Truncated   bool            `json:"truncated"`
+	Code        *int            `json:"code"`
+	SubtaskID   *ID             `json:"subtaskId"`
 }
 
 // MessageFilter narrows a message list; zero fields do not filter. The
@@ -49,8 +52,8 @@ func (f MessageFilter) Validate() error {
 	default:
 		return Invalid("direction", "%q is not a direction; use c2d (cloud to device) or d2c (device to cloud)", f.Direction)
 	}
-	if strings.ContainsRune(f.Topic, 0) {
-		return Invalid("topic", "must not contain NUL characters")
+	if err := checkStorable("topic", f.Topic); err != nil {
+		return err
 	}
 	if f.From != nil && f.To != nil && f.To.Before(*f.From) {
 		return Invalid("to", "is before from")
@@ -66,7 +69,7 @@ func (r *Registry) ListDeviceMessages(ctx context.Context, pk, dn string, f Mess
 	if err := f.Validate(); err != nil {
 		return nil, 0, err
 	}
-	dev, err := r.GetDevice(ctx, pk, dn)
+	dev, err := r.device(ctx, pk, dn)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -78,7 +81,7 @@ func (r *Registry) ListDeviceMessages(ctx context.Context, pk, dn string, f Mess
 		` LIMIT `+strconv.Itoa(MaxMessageCount+1)+`) m`, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("models: count messages of %s/%s: %w", pk, dn, err)
 	}
-	rows, err := r.db.Pool.Query(ctx, `SELECT time, direction, topic, message_id, payload, code, subtask_id
+	rows, err := r.db.Pool.Query(ctx, `SELECT `+messageColumns+`
 		FROM device_messages WHERE `+where+` ORDER BY time DESC LIMIT `+arg(pg.Size)+` OFFSET `+arg(pg.Offset()), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: list messages of %s/%s: %w", pk, dn, err)
@@ -91,15 +94,22 @@ func (r *Registry) ListDeviceMessages(ctx context.Context, pk, dn string, f Mess
 	return items, total, nil
 }
 
-// scanMessages reads rows of time, direction, topic, message_id, payload,
-// code, subtask_id.
+// messageColumns are the columns of device_messages that scanMessages reads.
+const messageColumns = `time, direction, topic, message_id, payload, code, subtask_id, payload_size`
+
+// scanMessages reads rows of messageColumns.
 func scanMessages(rows pgx.Rows) ([]Message, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Message, error) {
 		var m Message
 		var payload []byte
 		var subtask *ID
-		err := r.Scan(&m.Time, &m.Direction, &m.Topic, &m.MessageID, &payload, &m.Code, &subtask)
+		var size *int
+		err := r.Scan(&m.Time, &m.Direction, &m.Topic, &m.MessageID, &payload, &m.Code, &subtask, &size)
 		m.Time, m.Payload, m.SubtaskID = m.Time.UTC(), payloadJSON(payload), subtask
+		m.PayloadSize, m.Truncated = len(payload), size != nil
+		if size != nil {
+			m.PayloadSize = *size
+		}
 		return m, err
 	})
 }

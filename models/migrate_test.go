@@ -48,7 +48,7 @@ func TestMigrateFromEmpty(t *testing.T) {
 	if again, err := db.Migrate(ctx); err != nil || len(again) != 0 {
 		t.Fatalf("second run applied %v, %v", again, err)
 	}
-	for _, table := range []string{"products", "devices", "groups", "group_members", "files", "tasks", "subtasks", "task_counters", "device_messages"} {
+	for _, table := range []string{"products", "devices", "groups", "group_members", "files", "tasks", "subtasks", "task_counters", "device_messages", "notify_batches", "device_log_usage"} {
 		var ok bool
 		db.Pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, table).Scan(&ok)
 		if !ok {

@@ -30,7 +30,7 @@ func (db *DB) EnsureMessagePartitions(ctx context.Context, now time.Time, days i
 
 // DropMessagePartitions drops the daily partitions that end at or before
 // cutoff (retention) and returns their names. Old rows in the default
-// partition are deleted.
+// partition are deleted, and so are the daily budget figures of those days.
 func (db *DB) DropMessagePartitions(ctx context.Context, cutoff time.Time) ([]string, error) {
 	rows, err := db.Pool.Query(ctx, `SELECT c.relname FROM pg_inherits i
 		JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
@@ -56,5 +56,5 @@ func (db *DB) DropMessagePartitions(ctx context.Context, cutoff time.Time) ([]st
 	if _, err := db.Pool.Exec(ctx, `DELETE FROM device_messages_default WHERE time < $1`, cutoff); err != nil {
 		return dropped, fmt.Errorf("models: trim default partition: %w", err)
 	}
-	return dropped, nil
+	return dropped, db.deleteLogUsage(ctx, cutoff)
 }

@@ -68,6 +68,9 @@ func (r *Registry) CreateProduct(ctx context.Context, in ProductInput) (*Product
 
 // GetProduct returns the product pk with its device count.
 func (r *Registry) GetProduct(ctx context.Context, pk string) (*Product, error) {
+	if checkProductKey("", pk) != nil { // no such product can exist, and PostgreSQL may refuse the bytes
+		return nil, NotFound("no product %q", pk)
+	}
 	p, err := scanProduct(r.db.Pool.QueryRow(ctx, `SELECT `+productColumns+` FROM products p WHERE p.product_key = $1`, pk))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, NotFound("no product %q", pk)

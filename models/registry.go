@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
-	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -23,14 +22,29 @@ const MaxDevicesPerCall = 10_000
 // group queries compile to $n placeholders and bulk writes are one
 // statement over arrays.
 type Registry struct {
-	db           *DB
-	offlineAfter time.Duration
-	now          func() time.Time
+	db            *DB
+	offlineAfter  time.Duration
+	logDailyBytes int64
+	now           func() time.Time
+}
+
+// RegistryOption configures a Registry.
+type RegistryOption func(*Registry)
+
+// WithLogDailyBytes is each device's daily message log budget, as the
+// registry reports it (LogUsage.BudgetBytes); DefaultLogDailyBytes unless
+// given.
+func WithLogDailyBytes(n int64) RegistryOption {
+	return func(r *Registry) { r.logDailyBytes = n }
 }
 
 // NewRegistry returns the registry service on db.
-func NewRegistry(db *DB) *Registry {
-	return &Registry{db: db, offlineAfter: DefaultOfflineAfter, now: time.Now}
+func NewRegistry(db *DB, opts ...RegistryOption) *Registry {
+	r := &Registry{db: db, offlineAfter: DefaultOfflineAfter, logDailyBytes: DefaultLogDailyBytes, now: time.Now}
+	for _, o := range opts {
+		o(r)
+	}
+	return r
 }
 
 // SetOfflineAfter changes how long after its last message a device is
@@ -72,7 +86,8 @@ func checkIdent(field, s string, re *regexp.Regexp, allowed string) error {
 	return nil
 }
 
-// checkText validates free text: min..max characters, no NUL.
+// checkText validates free text: min..max characters that PostgreSQL can
+// store (checkStorable).
 func checkText(field, s string, min, max int) error {
 	n := utf8.RuneCountInString(s)
 	switch {
@@ -82,10 +97,8 @@ func checkText(field, s string, min, max int) error {
 		return Invalid(field, "is %d characters long; the minimum is %d", n, min)
 	case n > max:
 		return Invalid(field, "is %d characters long; the limit is %d", n, max)
-	case strings.ContainsRune(s, 0):
-		return Invalid(field, "must not contain NUL characters")
 	}
-	return nil
+	return checkStorable(field, s)
 }
 
 // conflictOn is a 409 error on field.

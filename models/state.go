@@ -2,7 +2,7 @@ package models
 
 import "slices"
 
-// Sub-task statuses (PROTOCOL.md, "Sub-task states").
+// Sub-task statuses (docs/protocol.md, "Sub-task states").
 const (
 	SubQueued     = "QUEUED"
 	SubSent       = "SENT"
@@ -18,7 +18,7 @@ const (
 // SubtaskStatuses lists every sub-task status in display order.
 var SubtaskStatuses = []string{SubQueued, SubSent, SubInProgress, SubSucceeded, SubFailed, SubRejected, SubTimedOut, SubCancelled, SubRemoved}
 
-// Task statuses (PROTOCOL.md, "Task states").
+// Task statuses (docs/api.md, "Task states").
 const (
 	TaskScheduled  = "SCHEDULED"
 	TaskInProgress = "IN_PROGRESS"

@@ -25,7 +25,7 @@ type Subtask struct {
 	TimeoutAt     *time.Time `json:"timeoutAt"`
 }
 
-// Statistics counts a task's sub-tasks by status (API.md).
+// Statistics counts a task's sub-tasks by status (docs/api.md).
 type Statistics struct {
 	Total      int64 `json:"total"`
 	Queued     int64 `json:"queued"`

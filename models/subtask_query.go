@@ -39,6 +39,9 @@ const subtaskColumns = `id, task_id, device_id, product_key, device_name, status
 // merged, so any page of any filter costs about one page of index reads when
 // paged by After (keyset); Page.Number > 1 without After falls back to OFFSET.
 func (t *Tasks) ListSubtasks(ctx context.Context, taskID ID, f SubtaskFilter, p Page) (List[Subtask], error) {
+	if err := checkStorable("q", f.Q); err != nil {
+		return List[Subtask]{}, err
+	}
 	stats, err := t.Statistics(ctx, taskID)
 	if err != nil {
 		return List[Subtask]{}, err
@@ -107,6 +110,9 @@ func (t *Tasks) countSubtasks(ctx context.Context, taskID ID, f SubtaskFilter) (
 
 // DeviceSubtasks lists every sub-task of one device across tasks, newest first.
 func (t *Tasks) DeviceSubtasks(ctx context.Context, pk, dn string, p Page) (List[Subtask], error) {
+	if checkProductKey("", pk) != nil || checkDeviceName("", dn) != nil { // cannot exist; PostgreSQL may refuse the bytes
+		return List[Subtask]{}, NotFound("device %s/%s not found", pk, dn)
+	}
 	var deviceID ID
 	err := t.db.Pool.QueryRow(ctx, `SELECT id FROM devices WHERE product_key = $1 AND device_name = $2`, pk, dn).Scan(&deviceID)
 	if err == pgx.ErrNoRows {

@@ -74,7 +74,7 @@ func (t *Task) Finished() bool {
 	return t.Status != TaskScheduled && t.Status != TaskInProgress
 }
 
-// Task-level limits (API.md).
+// Task-level limits (docs/api.md).
 const (
 	MaxTaskDevices        = 100_000
 	DefaultRolloutPerMin  = 1000

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 )
 
-// TaskInput is the create request of API.md.
+// TaskInput is the create request of docs/api.md.
 type TaskInput struct {
 	Name                     string          `json:"name"`
 	Type                     string          `json:"type"`
@@ -61,6 +61,9 @@ func (in TaskInput) validate(now time.Time) (*taskPlan, error) {
 	if n := utf8.RuneCountInString(p.in.Name); n == 0 || n > MaxTaskNameLen {
 		return nil, Invalid("name", "must be 1 to %d characters (it has %d)", MaxTaskNameLen, n)
 	}
+	if err := checkStorable("name", p.in.Name); err != nil {
+		return nil, err
+	}
 	switch strings.ToUpper(in.Type) {
 	case "", "CUSTOM":
 		p.in.Type = "CUSTOM"
@@ -69,6 +72,9 @@ func (in TaskInput) validate(now time.Time) (*taskPlan, error) {
 	}
 	if n := utf8.RuneCountInString(in.Description); n > MaxTaskDescriptionLen {
 		return nil, Invalid("description", "must be at most %d characters (it has %d)", MaxTaskDescriptionLen, n)
+	}
+	if err := checkStorable("description", in.Description); err != nil {
+		return nil, err
 	}
 	if err := p.in.Target.validate(); err != nil {
 		return nil, err

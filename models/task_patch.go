@@ -65,6 +65,9 @@ func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error
 		if n := utf8.RuneCountInString(*p.Description); n > MaxTaskDescriptionLen {
 			return nil, Invalid("description", "must be at most %d characters (it has %d)", MaxTaskDescriptionLen, n)
 		}
+		if err := checkStorable("description", *p.Description); err != nil {
+			return nil, err
+		}
 		set["description"] = *p.Description
 	}
 	if v := p.RolloutPerMinute; v != nil {

@@ -38,6 +38,9 @@ type TaskFilter struct {
 
 // ListTasks lists tasks, newest first.
 func (t *Tasks) ListTasks(ctx context.Context, f TaskFilter, p Page) (List[Task], error) {
+	if err := checkAllStorable("q", f.Q, "productKey", f.ProductKey); err != nil {
+		return List[Task]{}, err
+	}
 	q := t.db.Gorm.WithContext(ctx).Model(&Task{}).Where("deleted_at IS NULL")
 	if f.Status != "" {
 		f.Status = strings.ToUpper(f.Status)

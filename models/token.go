@@ -43,6 +43,9 @@ func (a *Accounts) CreateToken(ctx context.Context, user ID, name string) (strin
 	if len([]rune(name)) > 128 {
 		return "", nil, Invalid("name", "must be at most 128 characters")
 	}
+	if err := checkStorable("name", name); err != nil {
+		return "", nil, err
+	}
 	u, err := a.GetUser(ctx, user)
 	if err != nil {
 		return "", nil, err

@@ -74,6 +74,11 @@ type UserInput struct {
 
 // NormalizeEmail checks an address and returns it in lower case.
 func NormalizeEmail(field, s string) (string, error) {
+	// before ToLower, which would quietly turn bytes that are not UTF-8
+	// into U+FFFD
+	if err := checkStorable(field, s); err != nil {
+		return "", err
+	}
 	s = strings.ToLower(strings.TrimSpace(s))
 	if s == "" {
 		return "", Invalid(field, "is required")
@@ -146,6 +151,9 @@ func (a *Accounts) GetUser(ctx context.Context, id ID) (*User, error) {
 
 // UserByEmail returns the user with that address.
 func (a *Accounts) UserByEmail(ctx context.Context, email string) (*User, error) {
+	if checkStorable("email", email) != nil { // no user has it, and PostgreSQL would refuse it
+		return nil, NotFound("no user %q", email)
+	}
 	u, err := scanUser(a.db.Pool.QueryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = $1`,
 		strings.ToLower(strings.TrimSpace(email))))
 	if errors.Is(err, pgx.ErrNoRows) {

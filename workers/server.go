@@ -34,7 +34,7 @@ func Run(ctx context.Context, d Deps) error {
 		return fmt.Errorf("workers: FLEETTASKS_REDIS_URL: %w", err)
 	}
 	logCtx, stopLog := context.WithCancel(context.Background())
-	logw := NewLogWriter(d.DB, d.Log)
+	logw := NewLogWriter(d.DB, d.Log, WithDailyBudget(d.Config.LogDeviceDailyBytes))
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); logw.Run(logCtx) }()

@@ -62,7 +62,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate
 	tasks.SetLogger(log)
 	aq := asynq.NewClientFromRedisClient(rdb)
 	tasks.SetJobs(workers.Jobs{Client: aq})
-	registry := models.NewRegistry(db)
+	registry := models.NewRegistry(db, models.WithLogDailyBytes(cfg.LogDeviceDailyBytes))
 	registry.SetOfflineAfter(cfg.OfflineAfter)
 	acc := models.NewAccounts(db)
 	acc.IdleTimeout, acc.MaxAge = cfg.SessionIdle, cfg.SessionMax

@@ -45,8 +45,8 @@ func Check(b []byte, prefix string, maxDepth int) *Problem {
 	if !json.Valid(b) {
 		return &Problem{Path: prefix, Reason: ReasonSyntax}
 	}
-	w := walker{b: b, maxDepth: maxDepth}
-	return w.value(prefix, 0)
+	w := walker{b: b, maxDepth: maxDepth, prefix: prefix}
+	return w.value(0)
 }
 
 // CheckString reports whether a string value can be stored: valid UTF-8
@@ -64,11 +64,32 @@ func CheckString(field, s string) *Problem {
 }
 
 // walker reads a text that json.Valid accepted, so it only looks for
-// what json.Valid lets through.
+// what json.Valid lets through. The path to the value being read is kept
+// as segments and spelled out only for a problem.
 type walker struct {
 	b        []byte
 	i        int
 	maxDepth int
+	prefix   string
+	path     []segment
+}
+
+// segment is an object key, or an array index when key is "" and index >= 0.
+type segment struct {
+	key   string
+	index int
+}
+
+func (w *walker) problem(reason string) *Problem {
+	p := w.prefix
+	for _, s := range w.path {
+		if s.index >= 0 {
+			p += "[" + strconv.Itoa(s.index) + "]"
+		} else {
+			p = join(p, s.key)
+		}
+	}
+	return &Problem{Path: p, Reason: reason}
 }
 
 func (w *walker) space() {
@@ -77,15 +98,15 @@ func (w *walker) space() {
 	}
 }
 
-func (w *walker) value(path string, depth int) *Problem {
+func (w *walker) value(depth int) *Problem {
 	w.space()
 	switch w.b[w.i] {
 	case '{':
 		if depth+1 > w.maxDepth {
-			return &Problem{Path: path, Reason: ReasonDepth}
+			return w.problem(ReasonDepth)
 		}
 		w.i++
-		seen := map[string]bool{}
+		var seen keySet
 		for {
 			w.space()
 			if w.b[w.i] == '}' {
@@ -96,41 +117,44 @@ func (w *walker) value(path string, depth int) *Problem {
 				w.i++
 				w.space()
 			}
-			key, p := w.str(path)
+			key, p := w.str()
 			if p != nil {
 				return p
 			}
-			at := join(path, key)
-			if seen[key] {
-				return &Problem{Path: at, Reason: ReasonDuplicate}
+			w.path = append(w.path, segment{key: key, index: -1})
+			if !seen.add(key) {
+				return w.problem(ReasonDuplicate)
 			}
-			seen[key] = true
 			w.space()
 			w.i++ // ':'
-			if p := w.value(at, depth+1); p != nil {
+			if p := w.value(depth + 1); p != nil {
 				return p
 			}
+			w.path = w.path[:len(w.path)-1]
 		}
 	case '[':
 		if depth+1 > w.maxDepth {
-			return &Problem{Path: path, Reason: ReasonDepth}
+			return w.problem(ReasonDepth)
 		}
 		w.i++
+		w.path = append(w.path, segment{index: 0})
 		for n := 0; ; n++ {
 			w.space()
 			if w.b[w.i] == ']' {
 				w.i++
+				w.path = w.path[:len(w.path)-1]
 				return nil
 			}
 			if w.b[w.i] == ',' {
 				w.i++
 			}
-			if p := w.value(path+"["+strconv.Itoa(n)+"]", depth+1); p != nil {
+			w.path[len(w.path)-1].index = n
+			if p := w.value(depth + 1); p != nil {
 				return p
 			}
 		}
 	case '"':
-		_, p := w.str(path)
+		_, p := w.str()
 		return p
 	default: // a number, true, false or null
 		for w.i < len(w.b) && w.b[w.i] != ',' && w.b[w.i] != '}' && w.b[w.i] != ']' &&
@@ -142,7 +166,7 @@ func (w *walker) value(path string, depth int) *Problem {
 }
 
 // str reads the string at w.i and returns it decoded.
-func (w *walker) str(path string) (string, *Problem) {
+func (w *walker) str() (string, *Problem) {
 	start := w.i
 	w.i++
 	escaped := false
@@ -167,16 +191,16 @@ func (w *walker) str(path string) (string, *Problem) {
 			r := hex4(w.b[w.i+2 : w.i+6])
 			switch {
 			case r == 0:
-				return "", &Problem{Path: path, Reason: ReasonNUL}
+				return "", w.problem(ReasonNUL)
 			case r >= 0xdc00 && r <= 0xdfff:
-				return "", &Problem{Path: path, Reason: ReasonSurrogate}
+				return "", w.problem(ReasonSurrogate)
 			case r >= 0xd800 && r <= 0xdbff:
 				next := w.b[w.i+6:]
 				if len(next) < 6 || next[0] != '\\' || next[1] != 'u' {
-					return "", &Problem{Path: path, Reason: ReasonSurrogate}
+					return "", w.problem(ReasonSurrogate)
 				}
 				if low := hex4(next[2:6]); low < 0xdc00 || low > 0xdfff {
-					return "", &Problem{Path: path, Reason: ReasonSurrogate}
+					return "", w.problem(ReasonSurrogate)
 				}
 				w.i += 12
 			default:
@@ -187,11 +211,41 @@ func (w *walker) str(path string) (string, *Problem) {
 		default:
 			r, size := utf8.DecodeRune(w.b[w.i:])
 			if r == utf8.RuneError && size == 1 {
-				return "", &Problem{Path: path, Reason: ReasonUTF8}
+				return "", w.problem(ReasonUTF8)
 			}
 			w.i += size
 		}
 	}
+}
+
+// keySet holds an object's keys: a few in a slice (most objects), many in
+// a map.
+type keySet struct {
+	few  []string
+	many map[string]bool
+}
+
+// add adds key and reports whether it was new.
+func (k *keySet) add(key string) bool {
+	if k.many != nil {
+		if k.many[key] {
+			return false
+		}
+		k.many[key] = true
+		return true
+	}
+	for _, s := range k.few {
+		if s == key {
+			return false
+		}
+	}
+	if k.few = append(k.few, key); len(k.few) > 16 {
+		k.many = make(map[string]bool, 2*len(k.few))
+		for _, s := range k.few {
+			k.many[s] = true
+		}
+	}
+	return true
 }
 
 func hex4(b []byte) rune {

@@ -1,6 +1,7 @@
 package jsoncheck
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -53,5 +54,36 @@ func TestMembers(t *testing.T) {
 	}
 	if _, err := Members([]byte(`[1]`)); err == nil {
 		t.Fatal("an array is not an object")
+	}
+}
+
+func TestManyKeysDuplicate(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{`)
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, `"k%d":%d,`, i, i)
+	}
+	b.WriteString(`"k7":0}`)
+	if p := Check([]byte(b.String()), "", 2); p == nil || p.Path != "k7" || p.Reason != ReasonDuplicate {
+		t.Fatal(p)
+	}
+}
+
+func BenchmarkCheckDeviceList(b *testing.B) {
+	var s strings.Builder
+	s.WriteString(`{"name":"t","target":{"type":"DEVICE_LIST","devices":[`)
+	for i := 0; i < 100_000; i++ {
+		if i > 0 {
+			s.WriteString(",")
+		}
+		fmt.Fprintf(&s, `{"productKey":"lamp","deviceName":"lamp-%d"}`, i)
+	}
+	s.WriteString(`]}}`)
+	body := []byte(s.String())
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if p := Check(body, "", 33); p != nil {
+			b.Fatal(p)
+		}
 	}
 }
