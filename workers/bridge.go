@@ -114,7 +114,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	}
 	defer func() {
 		for _, c := range b.subs {
-			c.Disconnect(1000)
+			closeClient(c, b.log)
 		}
 	}()
 	// A batch in progress at shutdown finishes with a context that is not
@@ -166,6 +166,9 @@ func (b *Bridge) drain(ctx, work context.Context, in chan mqtt.Message) {
 		case <-ctx.Done():
 			return
 		case m := <-in:
+			if ctx.Err() != nil {
+				return // both were ready: stopping wins, m stays unacknowledged
+			}
 			batch = append(batch[:0], m)
 		}
 	more:

@@ -69,9 +69,16 @@ func (b *Bridge) try(ctx context.Context, reqs []*request, now time.Time) []*req
 	b.parse(reqs, now)
 	b.replay(ctx, reqs)
 	b.apply(ctx, reqs)
-	b.answer(ctx, reqs)
+	sent := b.answer(ctx, reqs)
 	var held []*request
+	deadline := time.Now().Add(replyWait)
 	for _, r := range reqs {
+		if tok := sent[r]; tok != nil && wait(tok, time.Until(deadline)) != nil {
+			// the reply may not have reached the broker: unacknowledged, a
+			// QoS 1 request comes again and is answered from the kept reply
+			b.log.Warn("reply not confirmed by the broker; the request stays unacknowledged", "topic", r.msg.Topic())
+			continue
+		}
 		if r.held {
 			held = append(held, r)
 		} else {
@@ -418,9 +425,14 @@ func (b *Bridge) serverFault(r *request, err error) {
 // faults (500) are worked out afresh when the device sends it again.
 var keptCodes = map[int]bool{protocol.CodeOK: true, protocol.CodeNotFound: true, protocol.CodeConflict: true}
 
+// replyWait bounds how long a batch waits for the broker to take its
+// replies before it acknowledges the requests.
+const replyWait = 10 * time.Second
+
 // answer builds, keeps, publishes and logs the replies of the requests
-// handled in this try.
-func (b *Bridge) answer(ctx context.Context, reqs []*request) {
+// handled in this try, and returns the publish tokens of the replies.
+func (b *Bridge) answer(ctx context.Context, reqs []*request) map[*request]mqtt.Token {
+	sent := map[*request]mqtt.Token{}
 	pipe := b.redis.Pipeline()
 	for _, r := range reqs {
 		if r.twin != nil { // an identical update earlier in the batch
@@ -468,11 +480,12 @@ func (b *Bridge) answer(ctx context.Context, reqs []*request) {
 			kind = protocol.KindUpdateReply
 		}
 		topic := protocol.Topic(r.ref.ProductKey, r.ref.DeviceName, kind)
-		b.pub.reply(topic, r.msg.Qos(), r.reply)
+		sent[r] = b.pub.reply(topic, r.msg.Qos(), r.reply)
 		repliesSent.WithLabelValues(r.kind, outcome).Inc()
 		replyLatency.Observe(time.Since(r.at).Seconds())
 		code := r.code
 		b.logw.Add(models.LogEntry{Time: b.now(), DeviceID: r.device, Direction: models.DirectionC2D, Topic: topic, MessageID: r.id,
 			Payload: r.reply, Code: &code, SubtaskID: r.subtask})
 	}
+	return sent
 }

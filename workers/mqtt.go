@@ -52,3 +52,23 @@ func wait(tok mqtt.Token, d time.Duration) error {
 	}
 	return tok.Error()
 }
+
+// closeClient disconnects c once the broker has read everything c sent.
+// paho's Disconnect closes the socket without waiting for the broker, and
+// a socket closed with data unread is reset, so the broker may never read
+// the last publishes and acknowledgements: a reply published, or a device
+// message acknowledged, just before a graceful stop would be lost. An
+// UNSUBSCRIBE round trip first proves they were read, since the broker
+// handles a connection's packets in order.
+func closeClient(c mqtt.Client, log *slog.Logger) {
+	if c.IsConnectionOpen() {
+		if err := wait(c.Unsubscribe(flushFilter), 5*time.Second); err != nil {
+			log.Warn("mqtt: close without a final round trip", "err", err)
+		}
+	}
+	c.Disconnect(250)
+}
+
+// flushFilter is a filter no connection subscribes to, for closeClient's
+// round trip.
+const flushFilter = "fleettasks/flush"

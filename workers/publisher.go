@@ -50,8 +50,8 @@ func NewPublisher(ctx context.Context, broker, clientID string, rdb *redis.Clien
 	return &Publisher{client: c, redis: rdb, files: files, logw: logw, log: log, now: time.Now}, nil
 }
 
-// Close disconnects.
-func (p *Publisher) Close() { p.client.Disconnect(1000) }
+// Close disconnects once the broker has read everything published.
+func (p *Publisher) Close() { closeClient(p.client, p.log) }
 
 // Connected reports whether the publisher has a broker connection.
 func (p *Publisher) Connected() bool { return p.client.IsConnectionOpen() }
@@ -121,7 +121,8 @@ func (p *Publisher) wireTask(id models.ID, status string, doc []byte, file *mode
 	return t
 }
 
-// reply publishes one reply without waiting for the broker.
+// reply publishes one reply; the caller waits for the token before it
+// acknowledges the request.
 func (p *Publisher) reply(topic string, qos byte, payload []byte) mqtt.Token {
 	return p.client.Publish(topic, qos, false, payload)
 }
