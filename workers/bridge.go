@@ -57,6 +57,7 @@ type Bridge struct {
 	log     *slog.Logger
 	shards  []chan mqtt.Message // by device: one device's messages stay in order
 	done    chan struct{}       // closed when Run ends
+	acking  sync.WaitGroup      // acknowledgements waiting for their replies
 	subs    []mqtt.Client
 	devices *deviceCache
 	limiter *deviceLimiter
@@ -143,6 +144,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 		case <-ctx.Done():
 			close(b.done)
 			wg.Wait()
+			b.acking.Wait()
 			b.flush(work)
 			return nil
 		case <-flush.C:

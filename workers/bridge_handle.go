@@ -70,27 +70,41 @@ func (b *Bridge) try(ctx context.Context, reqs []*request, now time.Time) []*req
 	b.replay(ctx, reqs)
 	b.apply(ctx, reqs)
 	sent := b.answer(ctx, reqs)
-	var held []*request
-	deadline := time.Now().Add(replyWait)
+	var held, done []*request
 	for _, r := range reqs {
-		if tok := sent[r]; tok != nil && wait(tok, time.Until(deadline)) != nil {
-			// the reply may not have reached the broker: unacknowledged, a
-			// QoS 1 request comes again and is answered from the kept reply
-			b.log.Warn("reply not confirmed by the broker; the request stays unacknowledged", "topic", r.msg.Topic())
-			continue
-		}
 		if r.held {
 			held = append(held, r)
-		} else {
-			r.msg.Ack()
-			if r.device != 0 {
-				b.mu.Lock()
-				b.seen[r.device] = true
-				b.mu.Unlock()
-			}
+			continue
+		}
+		done = append(done, r)
+		if r.device != 0 {
+			b.mu.Lock()
+			b.seen[r.device] = true
+			b.mu.Unlock()
 		}
 	}
+	b.acknowledge(done, sent)
 	return held
+}
+
+// acknowledge acknowledges the handled requests once the broker has taken
+// their replies, off the shard's path so that the next batch need not wait
+// for the broker. A reply the broker did not confirm leaves its request
+// unacknowledged: a QoS 1 request comes again and is answered from the
+// kept reply. Run waits for these before it closes the connections.
+func (b *Bridge) acknowledge(done []*request, sent map[*request]mqtt.Token) {
+	b.acking.Add(1)
+	go func() {
+		defer b.acking.Done()
+		deadline := time.Now().Add(replyWait)
+		for _, r := range done {
+			if tok := sent[r]; tok != nil && wait(tok, time.Until(deadline)) != nil {
+				b.log.Warn("reply not confirmed by the broker; the request stays unacknowledged", "topic", r.msg.Topic())
+				continue
+			}
+			r.msg.Ack()
+		}
+	}()
 }
 
 // live reports whether r still goes on in this try.
