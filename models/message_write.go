@@ -84,6 +84,8 @@ type usageKey struct {
 
 // usageDelta is what a batch adds to one usage row.
 type usageDelta struct {
+	offered                       int64 // Size of all the batch's entries
+	offeredMessages, offeredCut   int64
 	remaining                     int64 // budget left, as the batch is decided
 	loggedBytes, loggedMessages   int64
 	droppedMessages, droppedBytes int64
@@ -94,9 +96,11 @@ type usageDelta struct {
 // each device's daily budget of dailyBytes (UTC days, by entry time): in
 // their order, an entry is stored when its Size fits in what is left of
 // its device's day, and counted as dropped otherwise. The day's figures
-// are kept in device_log_usage, whose rows are locked in one order for
-// the whole transaction so that writers in several processes neither
-// exceed a budget nor deadlock.
+// are kept in device_log_usage. One upsert adds the whole batch to each
+// device's day and returns the totals, which locks those rows, in one
+// order, until the commit: writers in several processes neither exceed a
+// budget nor deadlock. Where the batch does not fit, a second statement
+// takes back what was not kept; in the common case, nothing else runs.
 func (db *DB) WriteLog(ctx context.Context, entries []LogEntry, dailyBytes int64) (LogWritten, error) {
 	var out LogWritten
 	if len(entries) == 0 {
@@ -106,7 +110,17 @@ func (db *DB) WriteLog(ctx context.Context, entries []LogEntry, dailyBytes int64
 	deltas := map[usageKey]*usageDelta{}
 	for i, e := range entries {
 		cut[i] = e.Cut()
-		deltas[usageKey{e.DeviceID, e.Time.UTC().Format(time.DateOnly)}] = &usageDelta{}
+		k := usageKey{e.DeviceID, e.Time.UTC().Format(time.DateOnly)}
+		d := deltas[k]
+		if d == nil {
+			d = &usageDelta{}
+			deltas[k] = d
+		}
+		d.offered += cut[i].Size()
+		d.offeredMessages++
+		if cut[i].PayloadSize > 0 {
+			d.offeredCut++
+		}
 	}
 	keys := make([]usageKey, 0, len(deltas))
 	for k := range deltas {
@@ -118,31 +132,28 @@ func (db *DB) WriteLog(ctx context.Context, entries []LogEntry, dailyBytes int64
 		}
 		return keys[i].day < keys[j].day
 	})
-	devs, days := make([]int64, len(keys)), make([]string, len(keys))
+	n := len(keys)
+	devs, days, offered, msgs, cuts := make([]int64, n), make([]string, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	for i, k := range keys {
-		devs[i], days[i] = int64(k.device), k.day
+		d := deltas[k]
+		devs[i], days[i], offered[i], msgs[i], cuts[i] = int64(k.device), k.day, d.offered, d.offeredMessages, d.offeredCut
 	}
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		// new rows are inserted, and all rows then locked, in key order:
-		// two writers with devices in common wait for each other, never
-		// in a circle
-		if _, err := tx.Exec(ctx, `INSERT INTO device_log_usage (device_id, day)
-			SELECT d, y FROM unnest($1::bigint[], $2::date[]) AS k(d, y) ORDER BY d, y
-			ON CONFLICT (device_id, day) DO NOTHING`, devs, days); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, `SELECT device_id, day, logged_bytes FROM device_log_usage
-			WHERE (device_id, day) IN (SELECT d, y FROM unnest($1::bigint[], $2::date[]) AS k(d, y))
-			ORDER BY device_id, day FOR UPDATE`, devs, days)
+		rows, err := tx.Query(ctx, `INSERT INTO device_log_usage AS u (device_id, day, logged_bytes, logged_messages, cut_messages)
+			SELECT d, y, b, m, c FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[]) AS k(d, y, b, m, c) ORDER BY d, y
+			ON CONFLICT (device_id, day) DO UPDATE SET logged_bytes = u.logged_bytes + excluded.logged_bytes,
+				logged_messages = u.logged_messages + excluded.logged_messages, cut_messages = u.cut_messages + excluded.cut_messages
+			RETURNING device_id, day, logged_bytes`, devs, days, offered, msgs, cuts)
 		if err != nil {
 			return err
 		}
 		var k usageKey
 		var day time.Time
-		var logged int64
-		_, err = pgx.ForEachRow(rows, []any{&k.device, &day, &logged}, func() error {
+		var total int64
+		_, err = pgx.ForEachRow(rows, []any{&k.device, &day, &total}, func() error {
 			k.day = day.Format(time.DateOnly)
-			deltas[k].remaining = dailyBytes - logged
+			d := deltas[k]
+			d.remaining = dailyBytes - (total - d.offered)
 			return nil
 		})
 		if err != nil {
@@ -161,19 +172,28 @@ func (db *DB) WriteLog(ctx context.Context, entries []LogEntry, dailyBytes int64
 			})); err != nil {
 			return err
 		}
-		cols := make([][]int64, 5)
+		if out.OverBudget == 0 {
+			return nil
+		}
+		var over [7][]int64
+		var overDays []string
 		for _, k := range keys {
 			d := deltas[k]
-			for i, v := range []int64{d.loggedBytes, d.loggedMessages, d.droppedMessages, d.droppedBytes, d.cutMessages} {
-				cols[i] = append(cols[i], v)
+			if d.droppedMessages == 0 {
+				continue
+			}
+			overDays = append(overDays, k.day)
+			for i, v := range []int64{int64(k.device), d.offered - d.loggedBytes, d.offeredMessages - d.loggedMessages,
+				d.offeredCut - d.cutMessages, d.droppedMessages, d.droppedBytes} {
+				over[i] = append(over[i], v)
 			}
 		}
-		_, err = tx.Exec(ctx, `UPDATE device_log_usage u SET logged_bytes = u.logged_bytes + v.lb,
-			logged_messages = u.logged_messages + v.lm, dropped_messages = u.dropped_messages + v.dm,
-			dropped_bytes = u.dropped_bytes + v.db, cut_messages = u.cut_messages + v.cm
+		_, err = tx.Exec(ctx, `UPDATE device_log_usage u SET logged_bytes = u.logged_bytes - v.lb,
+			logged_messages = u.logged_messages - v.lm, cut_messages = u.cut_messages - v.cm,
+			dropped_messages = u.dropped_messages + v.dm, dropped_bytes = u.dropped_bytes + v.db
 			FROM unnest($1::bigint[], $2::date[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[])
-				AS v(d, y, lb, lm, dm, db, cm)
-			WHERE u.device_id = v.d AND u.day = v.y`, devs, days, cols[0], cols[1], cols[2], cols[3], cols[4])
+				AS v(d, y, lb, lm, cm, dm, db)
+			WHERE u.device_id = v.d AND u.day = v.y`, over[0], overDays, over[1], over[2], over[3], over[4], over[5])
 		return err
 	})
 	if err != nil {
