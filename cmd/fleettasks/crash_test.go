@@ -77,20 +77,8 @@ func TestWorkerKilledMidRollout(t *testing.T) {
 	const n = 5000
 	testenv.SeedDevices(t, db, pk, n)
 	notes := testenv.ListenNotifies(t, testenv.MQTTURL(), pk)
-	tasks := models.NewTasks(db, models.NewFiles(db, t.TempDir(), []byte("0123456789abcdef"), "http://127.0.0.1"))
-	rate := 60_000 // 1,000 a second
-	task, err := tasks.CreateTask(ctx, models.TaskInput{Name: "k", Target: models.TargetInput{Type: "PRODUCT", ProductKey: pk},
-		JobDocument: []byte(`{}`), RolloutPerMinute: &rate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent := func() int64 {
-		st, err := tasks.Statistics(ctx, task.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st.Sent
-	}
+	task, stats := createTask(t, db, models.TargetInput{Type: "PRODUCT", ProductKey: pk}, 60_000) // 1,000 a second
+	sent := func() int64 { return stats().Sent }
 	worker := startProcess(t, env, "worker")
 	deadline := time.Now().Add(30 * time.Second)
 	for sent() < 1500 {
@@ -132,20 +120,7 @@ func TestWorkerKilledDuringUpdates(t *testing.T) {
 	pk := testenv.Prefix(t)
 	const n = 2000
 	testenv.SeedDevices(t, db, pk, n)
-	tasks := models.NewTasks(db, models.NewFiles(db, t.TempDir(), []byte("0123456789abcdef"), "http://127.0.0.1"))
-	rate := 100_000
-	task, err := tasks.CreateTask(ctx, models.TaskInput{Name: "u", Target: models.TargetInput{Type: "PRODUCT", ProductKey: pk},
-		JobDocument: []byte(`{}`), RolloutPerMinute: &rate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stats := func() *models.Statistics {
-		st, err := tasks.Statistics(ctx, task.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	task, stats := createTask(t, db, models.TargetInput{Type: "PRODUCT", ProductKey: pk}, 100_000)
 	worker := startProcess(t, env, "worker")
 	waitFor(t, 30*time.Second, "all sent", func() bool { return stats().Sent == n })
 	rows, err := db.Pool.Query(ctx, `SELECT id, device_name FROM subtasks WHERE task_id = $1`, task.ID)
@@ -186,5 +161,24 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 			t.Fatalf("not within %v: %s", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// createTask creates a task for target at rate a minute through the
+// service layer and returns it with a reader of its statistics.
+func createTask(t *testing.T, db *models.DB, target models.TargetInput, rate int) (*models.Task, func() *models.Statistics) {
+	t.Helper()
+	ctx := context.Background()
+	tasks := models.NewTasks(db, models.NewFiles(db, t.TempDir(), []byte("0123456789abcdef"), "http://127.0.0.1"))
+	task, err := tasks.CreateTask(ctx, models.TaskInput{Name: "t", Target: target, JobDocument: []byte(`{}`), RolloutPerMinute: &rate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return task, func() *models.Statistics {
+		st, err := tasks.Statistics(ctx, task.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
 	}
 }

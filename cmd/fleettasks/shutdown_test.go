@@ -52,20 +52,7 @@ func TestWorkerSIGTERMMidBatch(t *testing.T) {
 		l := listenReplies(t, brokerURL, pk)
 		listeners, byProduct[pk] = append(listeners, l), l
 	}
-	tasks := models.NewTasks(db, models.NewFiles(db, t.TempDir(), []byte("0123456789abcdef"), "http://127.0.0.1"))
-	rate := models.MaxRolloutPerMin
-	task, err := tasks.CreateTask(ctx, models.TaskInput{Name: "sigterm", Target: models.TargetInput{Type: "DEVICE_LIST", Devices: refs},
-		JobDocument: []byte(`{}`), RolloutPerMinute: &rate})
-	if err != nil {
-		t.Fatal(err)
-	}
-	stats := func() *models.Statistics {
-		st, err := tasks.Statistics(ctx, task.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return st
-	}
+	task, stats := createTask(t, db, models.TargetInput{Type: "DEVICE_LIST", Devices: refs}, models.MaxRolloutPerMin)
 	worker := startWorker(t, env)
 	waitFor(t, 30*time.Second, "every sub-task SENT", func() bool { return stats().Sent == n })
 
