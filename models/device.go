@@ -61,7 +61,7 @@ func (r *Registry) GetDevice(ctx context.Context, pk, dn string) (*Device, error
 
 // device returns the device pk/dn with its online state.
 func (r *Registry) device(ctx context.Context, pk, dn string) (*Device, error) {
-	if checkProductKey("", pk) != nil || checkDeviceName("", dn) != nil {
+	if !(DeviceRef{ProductKey: pk, DeviceName: dn}).Registrable() {
 		return nil, NotFound("no device %s/%s", pk, dn)
 	}
 	rows, err := r.db.Pool.Query(ctx, `SELECT `+deviceColumns+` FROM devices d

@@ -10,6 +10,5 @@ type DeviceRef struct {
 // rules; one that does not can never be a registered device, so a message
 // under it needs no look-up.
 func (r DeviceRef) Registrable() bool {
-	return len(r.ProductKey) <= 64 && len(r.DeviceName) <= 64 &&
-		productKeyRE.MatchString(r.ProductKey) && deviceNameRE.MatchString(r.DeviceName)
+	return checkProductKey("", r.ProductKey) == nil && checkDeviceName("", r.DeviceName) == nil
 }

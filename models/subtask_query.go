@@ -110,7 +110,7 @@ func (t *Tasks) countSubtasks(ctx context.Context, taskID ID, f SubtaskFilter) (
 
 // DeviceSubtasks lists every sub-task of one device across tasks, newest first.
 func (t *Tasks) DeviceSubtasks(ctx context.Context, pk, dn string, p Page) (List[Subtask], error) {
-	if checkProductKey("", pk) != nil || checkDeviceName("", dn) != nil { // cannot exist; PostgreSQL may refuse the bytes
+	if !(DeviceRef{ProductKey: pk, DeviceName: dn}).Registrable() { // cannot exist; PostgreSQL may refuse the bytes
 		return List[Subtask]{}, NotFound("device %s/%s not found", pk, dn)
 	}
 	var deviceID ID

@@ -65,7 +65,9 @@ func ParseRequest(payload []byte) (*Request, string, *Error) {
 	if len(payload) > MaxPayload {
 		return nil, recoverID(payload), badRequest("payload is %d bytes; the limit is %d", len(payload), MaxPayload)
 	}
-	if !json.Valid(payload) {
+	// envelope and params are two levels above statusDetails
+	problem := jsoncheck.Check(payload, "", 2+MaxDetailsDepth)
+	if problem != nil && problem.Reason == jsoncheck.ReasonSyntax {
 		return nil, recoverID(payload), badRequest("payload is not a JSON object")
 	}
 	members, err := jsoncheck.Members(payload)
@@ -88,9 +90,8 @@ func ParseRequest(payload []byte) (*Request, string, *Error) {
 	if !ValidID(req.ID) {
 		return nil, req.ID, badRequest("id must be a decimal string in 0..4294967295")
 	}
-	// envelope and params are two levels above statusDetails
-	if p := jsoncheck.Check(payload, "", 2+MaxDetailsDepth); p != nil {
-		return nil, req.ID, badRequest("%s", describe(p))
+	if problem != nil {
+		return nil, req.ID, badRequest("%s", describe(problem))
 	}
 	if err := json.Unmarshal(first("version"), &req.Version); err != nil || !strings.HasPrefix(req.Version, "1.0") {
 		return nil, req.ID, badRequest("version must be 1.0")

@@ -18,15 +18,14 @@ import (
 func (b *Bridge) apply(ctx context.Context, reqs []*request) {
 	var updates []*request
 	var gets []*request
+	var acks []models.Delivery
 	for _, r := range reqs {
 		switch {
 		case !r.live():
 		case r.kind == protocol.KindNotifyReply:
 			if r.id != "" {
 				n, _ := strconv.ParseInt(r.id, 10, 64)
-				b.mu.Lock()
-				b.acks = append(b.acks, models.Delivery{DeviceID: r.device, NotifyID: n})
-				b.mu.Unlock()
+				acks = append(acks, models.Delivery{DeviceID: r.device, NotifyID: n})
 			}
 			ingested.WithLabelValues(r.kind, "ok").Inc()
 		case r.req == nil || r.code != 0 || r.replay || r.twin != nil:
@@ -35,6 +34,11 @@ func (b *Bridge) apply(ctx context.Context, reqs []*request) {
 		case r.kind == protocol.KindGet:
 			gets = append(gets, r)
 		}
+	}
+	if len(acks) > 0 {
+		b.mu.Lock()
+		b.acks = append(b.acks, acks...)
+		b.mu.Unlock()
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(8)

@@ -65,6 +65,7 @@ func (b *Bridge) try(ctx context.Context, reqs []*request, now time.Time) []*req
 	b.apply(ctx, reqs)
 	sent := b.answer(ctx, reqs)
 	var held, done []*request
+	b.mu.Lock()
 	for _, r := range reqs {
 		if r.held {
 			held = append(held, r)
@@ -72,11 +73,10 @@ func (b *Bridge) try(ctx context.Context, reqs []*request, now time.Time) []*req
 		}
 		done = append(done, r)
 		if r.device != 0 {
-			b.mu.Lock()
 			b.seen[r.device] = true
-			b.mu.Unlock()
 		}
 	}
+	b.mu.Unlock()
 	b.acknowledge(done, sent)
 	return held
 }

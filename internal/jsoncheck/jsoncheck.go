@@ -218,10 +218,11 @@ func (w *walker) str() (string, *Problem) {
 	}
 }
 
-// keySet holds an object's keys: a few in a slice (most objects), many in
-// a map.
+// keySet holds an object's keys: a few in an array (most objects), many
+// in a map.
 type keySet struct {
-	few  []string
+	few  [8]string
+	n    int
 	many map[string]bool
 }
 
@@ -234,17 +235,20 @@ func (k *keySet) add(key string) bool {
 		k.many[key] = true
 		return true
 	}
-	for _, s := range k.few {
+	for _, s := range k.few[:k.n] {
 		if s == key {
 			return false
 		}
 	}
-	if k.few = append(k.few, key); len(k.few) > 16 {
-		k.many = make(map[string]bool, 2*len(k.few))
-		for _, s := range k.few {
-			k.many[s] = true
-		}
+	if k.n < len(k.few) {
+		k.few[k.n], k.n = key, k.n+1
+		return true
 	}
+	k.many = make(map[string]bool, 2*len(k.few))
+	for _, s := range k.few {
+		k.many[s] = true
+	}
+	k.many[key] = true
 	return true
 }
 
@@ -270,24 +274,69 @@ type Member struct {
 }
 
 // Members returns the members of the object b in their order (duplicates
-// included), or an error when b is not a JSON object.
+// included), or an error when b is not a JSON object. b must be valid
+// JSON (Check found no syntax problem in it): Members only finds where
+// each value ends.
 func Members(b []byte) ([]Member, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+	w := walker{b: b}
+	w.space()
+	if w.i >= len(b) || b[w.i] != '{' {
 		return nil, fmt.Errorf("jsoncheck: not a JSON object")
 	}
+	w.i++
 	var out []Member
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("jsoncheck: %w", err)
+	for {
+		w.space()
+		switch b[w.i] {
+		case '}':
+			return out, nil
+		case ',':
+			w.i++
+			w.space()
 		}
-		key, _ := t.(string)
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, fmt.Errorf("jsoncheck: %w", err)
+		start := w.i
+		w.skip()
+		var key string
+		if raw := b[start:w.i]; bytes.IndexByte(raw, '\\') < 0 {
+			key = string(raw[1 : len(raw)-1])
+		} else {
+			json.Unmarshal(raw, &key)
 		}
-		out = append(out, Member{Key: key, Value: v})
+		w.space()
+		w.i++ // ':'
+		w.space()
+		start = w.i
+		w.skip()
+		out = append(out, Member{Key: key, Value: b[start:w.i]})
 	}
-	return out, nil
+}
+
+// skip moves past the value at w.i.
+func (w *walker) skip() {
+	depth := 0
+	for {
+		switch w.b[w.i] {
+		case '"':
+			w.i++
+			for w.b[w.i] != '"' {
+				if w.b[w.i] == '\\' {
+					w.i++
+				}
+				w.i++
+			}
+			w.i++
+		case '{', '[':
+			depth++
+			w.i++
+		case '}', ']':
+			depth--
+			w.i++
+		default:
+			w.i++
+		}
+		if depth == 0 && (w.i >= len(w.b) || w.b[w.i] == ',' || w.b[w.i] == '}' || w.b[w.i] == ']' || w.b[w.i] == ':' ||
+			w.b[w.i] == ' ' || w.b[w.i] == '\t' || w.b[w.i] == '\n' || w.b[w.i] == '\r') {
+			return
+		}
+	}
 }

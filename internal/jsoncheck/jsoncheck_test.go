@@ -87,3 +87,16 @@ func BenchmarkCheckDeviceList(b *testing.B) {
 		}
 	}
 }
+
+func TestMembersValues(t *testing.T) {
+	m, err := Members([]byte(` { "a" : "x\"}" , "b\u0041":[1,{"c":"]"}] ,"d":-1.5e3,"e":{},"f":true} `))
+	want := []Member{{"a", []byte(`"x\"}"`)}, {"bA", []byte(`[1,{"c":"]"}]`)}, {"d", []byte(`-1.5e3`)}, {"e", []byte(`{}`)}, {"f", []byte(`true`)}}
+	if err != nil || len(m) != len(want) {
+		t.Fatal(m, err)
+	}
+	for i := range want {
+		if m[i].Key != want[i].Key || string(m[i].Value) != string(want[i].Value) {
+			t.Errorf("member %d: %q %s", i, m[i].Key, m[i].Value)
+		}
+	}
+}
