@@ -7,22 +7,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Jobs is told about what the service layer accepted so that the workers
-// act at once; the periodic scans catch up on anything it misses.
-type Jobs interface {
-	TaskCreated(ctx context.Context, t *Task) error
-	TaskCancelled(ctx context.Context, id ID) error
-	TaskDeleted(ctx context.Context, id ID) error
-}
-
-// SetJobs connects the service to the workers.
-func (t *Tasks) SetJobs(j Jobs) { t.jobs = j }
-
 // StartScheduled moves a SCHEDULED task whose time has come to IN_PROGRESS
 // and starts its 7-day window. It is a no-op for any other task.
 func (t *Tasks) StartScheduled(ctx context.Context, id ID) (bool, error) {
 	now := t.now().UTC()
-	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', started_at = $2, expires_at = $3, updated_at = $2
+	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', started_at = $2, expires_at = $3, rollout_next_at = $2, updated_at = $2
 		WHERE id = $1 AND status = 'SCHEDULED' AND scheduled_at <= $2 AND deleted_at IS NULL`, id, now, now.Add(TaskExpiry))
 	if err != nil {
 		return false, fmt.Errorf("models: start task %s: %w", id, err)

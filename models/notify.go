@@ -1,9 +1,6 @@
 package models
 
-import (
-	"context"
-	"encoding/json"
-)
+import "encoding/json"
 
 // Notice is one notify to push to a device: its sub-task was SENT,
 // CANCELLED or REMOVED.
@@ -24,13 +21,4 @@ type NoticeFile struct {
 	FileID     ID
 	SignMethod string // MD5 or SHA256
 	Sign       string
-}
-
-// Notifier publishes notifies to devices (the MQTT side of the workers).
-type Notifier interface {
-	// NotifyIDs reserves n message ids.
-	NotifyIDs(ctx context.Context, n int) ([]int64, error)
-	// Publish sends the notices and reports, for each, whether the broker
-	// took it.
-	Publish(ctx context.Context, notices []Notice) []error
 }

@@ -1,8 +1,6 @@
 package models
 
 import (
-	"context"
-	"log/slog"
 	"time"
 )
 
@@ -11,17 +9,18 @@ import (
 type Tasks struct {
 	db    *DB
 	files *Files
-	jobs  Jobs
-	log   *slog.Logger
 	now   func() time.Time
 	// timeoutUnit is what one "minute" of inProgressTimeoutMinutes lasts:
 	// a minute, shorter in tests.
 	timeoutUnit time.Duration
+	// outboxLease is how long the recorder of a notify batch has to
+	// publish it before another worker may (DefaultOutboxLease).
+	outboxLease time.Duration
 }
 
 // NewTasks returns the task service.
 func NewTasks(db *DB, files *Files) *Tasks {
-	return &Tasks{db: db, files: files, jobs: noJobs{}, log: slog.Default(), now: time.Now, timeoutUnit: time.Minute}
+	return &Tasks{db: db, files: files, now: time.Now, timeoutUnit: time.Minute, outboxLease: DefaultOutboxLease}
 }
 
 // SetClock replaces the service's clock (tests).
@@ -50,6 +49,10 @@ type Task struct {
 	StartedAt                *time.Time `json:"startedAt"`
 	FinishedAt               *time.Time `json:"finishedAt"`
 	ExpiresAt                *time.Time `json:"expiresAt"`
+	// RolloutLagSeconds is how far the rollout has fallen behind its rate
+	// in all: sends that came more than a second late because the broker
+	// or the database could not keep up. 0 while the task keeps its rate.
+	RolloutLagSeconds float64 `json:"rolloutLagSeconds"`
 }
 
 // Target is who a task is for.
@@ -86,19 +89,5 @@ const (
 	MaxTaskDescriptionLen = 1000
 )
 
-// noJobs is the Jobs of a service without workers: the scans do the work.
-type noJobs struct{}
-
-func (noJobs) TaskCreated(context.Context, *Task) error { return nil }
-func (noJobs) TaskCancelled(context.Context, ID) error  { return nil }
-func (noJobs) TaskDeleted(context.Context, ID) error    { return nil }
-
 // SetTimeoutUnit shortens the in-progress timeout's minute (tests).
 func (t *Tasks) SetTimeoutUnit(d time.Duration) { t.timeoutUnit = d }
-
-// SetLogger sets where the service reports what it cannot return.
-func (t *Tasks) SetLogger(l *slog.Logger) { t.log = l }
-
-func (t *Tasks) warn(what string, id ID, err error) {
-	t.log.Warn("models: "+what+" (the periodic scan will catch up)", "task", id, "err", err)
-}

@@ -10,7 +10,7 @@ import (
 
 // CancelTask stops a SCHEDULED or IN_PROGRESS task. The task is CANCELLED
 // at once; its unfinished sub-tasks are cancelled (and their devices told)
-// by the workers, see CancelBatch.
+// by the workers, see StopStep.
 func (t *Tasks) CancelTask(ctx context.Context, id ID) (*Task, error) {
 	now := t.now().UTC()
 	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2
@@ -24,9 +24,6 @@ func (t *Tasks) CancelTask(ctx context.Context, id ID) (*Task, error) {
 			return nil, err
 		}
 		return nil, Conflict("task %s is %s; only a scheduled or processing task can be cancelled", id, task.Status)
-	}
-	if err := t.jobs.TaskCancelled(ctx, id); err != nil {
-		t.warn("enqueue cancel", id, err)
 	}
 	return t.GetTask(ctx, id)
 }
@@ -63,7 +60,7 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 			return Conflict("task %s has no failed or timed-out sub-tasks to rerun", id)
 		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', finished_at = NULL, started_at = $2, expires_at = $3,
-			rollout_epoch = NULL, rollout_sent = 0, updated_at = $2 WHERE id = $1`, id, now, now.Add(TaskExpiry))
+			rollout_epoch = NULL, rollout_sent = 0, rollout_next_at = $2, updated_at = $2 WHERE id = $1`, id, now, now.Add(TaskExpiry))
 		return err
 	})
 	if err != nil {
@@ -72,18 +69,12 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 		}
 		return nil, fmt.Errorf("models: rerun task %s: %w", id, err)
 	}
-	task, err := t.GetTask(ctx, id)
-	if err == nil {
-		if err := t.jobs.TaskCreated(ctx, task); err != nil {
-			t.warn("enqueue rollout", id, err)
-		}
-	}
-	return task, err
+	return t.GetTask(ctx, id)
 }
 
 // DeleteTask accepts the deletion of a task: from now on it is gone for
 // readers; the workers tell the devices with unfinished sub-tasks (REMOVED)
-// and delete the data, see RemoveBatch and PurgeTask.
+// and delete the data, see StopStep and PurgeTask.
 func (t *Tasks) DeleteTask(ctx context.Context, id ID) error {
 	now := t.now().UTC()
 	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, now)
@@ -93,30 +84,25 @@ func (t *Tasks) DeleteTask(ctx context.Context, id ID) error {
 	if tag.RowsAffected() == 0 {
 		return NotFound("task %s not found", id)
 	}
-	if err := t.jobs.TaskDeleted(ctx, id); err != nil {
-		t.warn("enqueue delete", id, err)
-	}
 	return nil
 }
 
-// CancelBatch cancels up to limit unfinished sub-tasks of a CANCELLED task,
-// telling the devices that had been sent theirs. It returns how many it
-// cancelled; 0 means done.
-func (t *Tasks) CancelBatch(ctx context.Context, id ID, n Notifier, limit int) (int, error) {
-	return t.stopBatch(ctx, id, n, limit, SubCancelled, `status = 'CANCELLED'`)
-}
-
-// RemoveBatch is CancelBatch for a deleted task: sub-tasks become REMOVED.
-func (t *Tasks) RemoveBatch(ctx context.Context, id ID, n Notifier, limit int) (int, error) {
-	return t.stopBatch(ctx, id, n, limit, SubRemoved, `deleted_at IS NOT NULL`)
-}
-
-// stopBatch moves unfinished sub-tasks of a task matching taskCond to
-// status, publishing a notify to those a device had been sent before the
-// commit; sub-tasks whose notify failed stay for the next batch.
-func (t *Tasks) stopBatch(ctx context.Context, id ID, n Notifier, limit int, status, taskCond string) (int, error) {
+// StopStep moves up to limit unfinished sub-tasks of a cancelled task to
+// CANCELLED, or of a deleted task to REMOVED, in one transaction, and
+// records a notify for each whose device had been sent it (QUEUED ones
+// never knew) in the outbox, for the caller to publish after the commit. It
+// returns how many it stopped (0: done) and the batch (nil when no device
+// is to be told).
+func (t *Tasks) StopStep(ctx context.Context, id ID, deleted bool, limit int) (int, *NotifyBatch, error) {
+	status, taskCond := SubCancelled, `status = 'CANCELLED'`
+	if deleted {
+		status, taskCond = SubRemoved, `deleted_at IS NOT NULL`
+	}
 	now := t.now().UTC()
-	done := 0
+	var (
+		done  int
+		batch *NotifyBatch
+	)
 	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
 		var qos byte
 		err := tx.QueryRow(ctx, `SELECT qos FROM tasks WHERE id = $1 AND `+taskCond, id).Scan(&qos)
@@ -125,80 +111,53 @@ func (t *Tasks) stopBatch(ctx context.Context, id ID, n Notifier, limit int, sta
 		} else if err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT id, device_id, product_key, device_name, status FROM subtasks
-			WHERE task_id = $1 AND status IN ('QUEUED', 'SENT', 'IN_PROGRESS') ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`, id, limit)
+		rows, err := tx.Query(ctx, `WITH c AS MATERIALIZED (SELECT id, status AS was FROM subtasks
+				WHERE task_id = $1 AND status IN ('QUEUED', 'SENT', 'IN_PROGRESS') ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+			UPDATE subtasks s SET status = $2, finished_at = $3, updated_at = $3,
+			notify_id = CASE WHEN c.was = 'QUEUED' THEN s.notify_id ELSE nextval('notify_ids') END
+			FROM c WHERE s.task_id = $1 AND s.id = c.id
+			RETURNING s.id, s.device_id, s.product_key, s.device_name, s.notify_id, c.was <> 'QUEUED'`, id, status, now, limit)
 		if err != nil {
 			return err
 		}
-		var was []string
-		all, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
-			x := Notice{Status: status, QoS: qos}
-			var s string
-			err := r.Scan(&x.SubtaskID, &x.DeviceID, &x.ProductKey, &x.DeviceName, &s)
-			was = append(was, s)
-			return x, err
-		})
-		if err != nil {
-			return err
-		}
-		// devices that were sent their sub-task are told; QUEUED ones never knew
-		var told []int
 		var notices []Notice
-		for i, x := range all {
-			if was[i] != SubQueued {
-				told, notices = append(told, i), append(notices, x)
-			}
-		}
-		nids := make([]*int64, len(all))
-		failed := make([]bool, len(all))
-		if len(notices) > 0 {
-			msgIDs, err := n.NotifyIDs(ctx, len(notices))
-			if err != nil {
+		for rows.Next() {
+			x := Notice{Status: status, QoS: qos}
+			var nid *int64
+			var told bool
+			if err := rows.Scan(&x.SubtaskID, &x.DeviceID, &x.ProductKey, &x.DeviceName, &nid, &told); err != nil {
+				rows.Close()
 				return err
 			}
-			for j := range notices {
-				notices[j].MessageID = msgIDs[j]
-			}
-			// published before the commit: the sub-tasks are locked, and a
-			// device that answers at once is refused as the task has ended
-			errs := n.Publish(ctx, notices)
-			for j, i := range told {
-				if errs[j] != nil {
-					failed[i] = true // left for the next batch
-				} else {
-					nids[i] = &msgIDs[j]
-				}
+			done++
+			if told && nid != nil {
+				x.MessageID = *nid
+				notices = append(notices, x)
 			}
 		}
-		var ids []int64
-		var idNids []*int64
-		for i, x := range all {
-			if !failed[i] {
-				ids, idNids = append(ids, int64(x.SubtaskID)), append(idNids, nids[i])
-			}
+		if err := rows.Err(); err != nil || len(notices) == 0 {
+			return err
 		}
-		if len(ids) == 0 {
-			return nil
-		}
-		tag, err := tx.Exec(ctx, `UPDATE subtasks s SET status = $2, finished_at = $3, updated_at = $3,
-			notify_id = coalesce(v.nid, s.notify_id)
-			FROM unnest($4::bigint[], $5::bigint[]) AS v(id, nid)
-			WHERE s.task_id = $1 AND s.id = v.id AND s.status IN ('QUEUED', 'SENT', 'IN_PROGRESS')`, id, status, now, ids, idNids)
-		done = int(tag.RowsAffected())
+		batch, err = t.recordBatch(ctx, tx, id, status, notices, now)
 		return err
 	})
 	if err != nil {
-		return 0, fmt.Errorf("models: %s sub-tasks of task %s: %w", status, id, err)
+		return 0, nil, fmt.Errorf("models: %s sub-tasks of task %s: %w", status, id, err)
 	}
-	return done, nil
+	return done, batch, nil
 }
 
 // PurgeTask deletes a deleted task's sub-tasks (up to limit per call) and,
 // once none are left, its counters and the task itself. It returns true
-// when the task is gone.
+// when the task is gone; it deletes nothing while the task's REMOVED
+// notifies are still in the outbox.
 func (t *Tasks) PurgeTask(ctx context.Context, id ID, limit int) (bool, error) {
 	var gone bool
 	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		// the REMOVED notifies still to publish need their sub-tasks
+		if pending, err := t.OutboxPending(ctx, id); err != nil || pending {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `DELETE FROM subtasks WHERE task_id = $1 AND id IN
 			(SELECT id FROM subtasks WHERE task_id = $1 ORDER BY id LIMIT $2)
 			AND EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND deleted_at IS NOT NULL)`, id, limit)

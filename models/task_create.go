@@ -80,14 +80,7 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	task, err := t.GetTask(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if err := t.jobs.TaskCreated(ctx, task); err != nil {
-		t.warn("enqueue rollout", id, err)
-	}
-	return task, nil
+	return t.GetTask(ctx, id)
 }
 
 // insertSubtasks creates the QUEUED sub-tasks of task id for target with

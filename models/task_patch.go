@@ -53,7 +53,7 @@ func (p *TaskPatch) UnmarshalJSON(b []byte) error {
 }
 
 // PatchTask changes a task's description or configuration. The rollout rate
-// applies from the next rollout tick; the timeout applies to sub-tasks that
+// applies at once; the timeout applies to sub-tasks that
 // have not yet started.
 func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error) {
 	task, err := t.GetTask(ctx, id)
@@ -75,7 +75,8 @@ func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error
 			return nil, Invalid("rolloutPerMinute", "must be 1 to %d (it is %d)", MaxRolloutPerMin, *v)
 		}
 		set["rollout_per_minute"] = *v
-		set["rollout_epoch"], set["rollout_sent"] = nil, 0 // the next tick paces from now at the new rate
+		// the next step paces from now at the new rate
+		set["rollout_epoch"], set["rollout_sent"], set["rollout_next_at"] = nil, 0, t.now().UTC()
 	}
 	if p.InProgressTimeoutMinutes != nil {
 		if err := validTimeout(*p.InProgressTimeoutMinutes); err != nil {

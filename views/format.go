@@ -94,6 +94,15 @@ func timeoutText(m *int) string {
 	return fmt.Sprintf("%d minutes", *m)
 }
 
+// lagText says how far a rollout has fallen behind its rate, or "" while
+// it keeps it.
+func lagText(seconds float64) string {
+	if seconds < 1 {
+		return ""
+	}
+	return fmt.Sprintf("%s behind schedule: the broker or the database could not keep up with the rate", time.Duration(seconds*float64(time.Second)).Round(time.Second))
+}
+
 func qosText(q int) string {
 	if q == 0 {
 		return "QoS0 (at most once)"

@@ -2,26 +2,28 @@ package workers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
-	"time"
+	"sync"
 
 	"github.com/hibiken/asynq"
 
 	"fleettasks/models"
 )
 
-// Engine handles the task lifecycle's asynq tasks.
+// Engine handles the task lifecycle's asynq tasks. The rollouts themselves
+// are paced by the Pacer; everything the engine records for devices goes
+// out through the Outbox after its commit.
 type Engine struct {
-	Tasks    *models.Tasks
-	Notifier models.Notifier
-	Client   *asynq.Client
-	Log      *slog.Logger
-	Now      func() time.Time
+	Tasks  *models.Tasks
+	Outbox *Outbox
+	Client *asynq.Client
+	Log    *slog.Logger
 }
 
-// Scan (every second) enqueues a tick for each running task with queued
-// sub-tasks, starts scheduled tasks whose time has come, and makes sure
-// cancelled and deleted tasks are being stopped.
+// Scan (once a second across all workers) starts scheduled tasks whose
+// time has come, publishes the notify batches that dead workers left
+// behind, and makes sure cancelled and deleted tasks are being stopped.
 func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 	due, err := e.Tasks.DueScheduled(ctx)
 	if err != nil {
@@ -32,16 +34,7 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 			return err
 		}
 	}
-	ids, err := e.Tasks.RolloutCandidates(ctx)
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		if err := enqueue(ctx, e.Client, NewRolloutTickTask(id)); err != nil {
-			return err
-		}
-	}
-	if _, err := e.Tasks.RepublishPending(ctx, e.Notifier, 5*time.Second); err != nil {
+	if _, err := e.Outbox.Recover(ctx); err != nil {
 		return err
 	}
 	cancelled, deleted, err := e.Tasks.Stopping(ctx)
@@ -61,88 +54,44 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 	return nil
 }
 
-// tickSpan is how long one tick keeps a task's rollout going before it
-// makes way (the scan starts the next within a second). Within it, each
-// second's batch goes out at its due time (models.RolloutDue), waiting at
-// least tickStep between steps.
-const (
-	tickSpan = 30 * time.Second
-	tickStep = 100 * time.Millisecond
-)
-
-// Tick sends one task's due sub-tasks as they fall due, for tickSpan.
-func (e *Engine) Tick(ctx context.Context, t *asynq.Task) error {
-	p, err := readPayload(t)
-	if err != nil {
-		return err
-	}
-	release, ok, err := e.Tasks.RolloutLease(ctx, p.TaskID)
-	if err != nil || !ok {
-		return err // another worker has the rollout
-	}
-	defer release()
-	end := time.Now().Add(tickSpan)
-	for {
-		_, next, err := e.Tasks.RolloutTick(ctx, p.TaskID, e.Notifier)
-		if err != nil || next.IsZero() {
-			return err
-		}
-		wait := time.Until(next)
-		if wait < tickStep {
-			wait = tickStep
-		}
-		if time.Now().Add(wait).After(end) {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-	}
-}
-
-// Start starts a scheduled task and its rollout.
-func (e *Engine) Start(ctx context.Context, t *asynq.Task) error {
-	p, err := readPayload(t)
-	if err != nil {
-		return err
-	}
-	started, err := e.Tasks.StartScheduled(ctx, p.TaskID)
-	if err != nil || !started {
-		return err
-	}
-	return enqueue(ctx, e.Client, NewRolloutTickTask(p.TaskID))
-}
-
 // stopBatch is how many sub-tasks one stop transaction handles.
 const stopBatch = 5000
 
 // Stop cancels, or removes and purges, a task's unfinished sub-tasks in
-// batches, telling their devices. It is idempotent: a retry or a second
-// run finds less to do.
+// batches; each batch's notifies are published after its commit while the
+// next batch is prepared. It is idempotent: a retry or a second run finds
+// less to do.
 func (e *Engine) Stop(ctx context.Context, t *asynq.Task) error {
 	p, err := readPayload(t)
 	if err != nil {
 		return err
 	}
-	stop := e.Tasks.CancelBatch
-	if p.Deleted {
-		stop = e.Tasks.RemoveBatch
-	}
+	var published sync.WaitGroup
 	for {
-		n, err := stop(ctx, p.TaskID, e.Notifier, stopBatch)
+		n, batch, err := e.Tasks.StopStep(ctx, p.TaskID, p.Deleted, stopBatch)
 		if err != nil {
+			published.Wait()
 			return err
+		}
+		if batch != nil {
+			published.Add(1)
+			e.Outbox.Send(batch, published.Done)
 		}
 		if n == 0 {
 			break
 		}
 	}
+	published.Wait()
 	for p.Deleted {
 		gone, err := e.Tasks.PurgeTask(ctx, p.TaskID, 20_000)
 		if err != nil || gone {
 			return err
+		}
+		if pending, err := e.Tasks.OutboxPending(ctx, p.TaskID); err != nil || pending {
+			if err == nil {
+				err = fmt.Errorf("workers: task %s: REMOVED notifies still to publish", p.TaskID)
+			}
+			return err // tried again (asynq retry, and the scan)
 		}
 	}
 	return nil
@@ -151,8 +100,9 @@ func (e *Engine) Stop(ctx context.Context, t *asynq.Task) error {
 // sweepBatch is how many sub-tasks one timeout transaction moves.
 const sweepBatch = 10_000
 
-// Sweep (every second) times out sub-tasks past their in-progress timeout,
-// applies the 7-day rule and marks finished tasks COMPLETED.
+// Sweep (once a second across all workers) times out sub-tasks past their
+// in-progress timeout, applies the 7-day rule and marks finished tasks
+// COMPLETED.
 func (e *Engine) Sweep(ctx context.Context, _ *asynq.Task) error {
 	for {
 		n, err := e.Tasks.SweepTimeouts(ctx, sweepBatch)

@@ -33,6 +33,7 @@ type stack struct {
 	app    *app.App
 	pk     string
 	broker string
+	stop   func() // stops the workers started with the stack
 }
 
 func logger() *slog.Logger {
@@ -74,7 +75,7 @@ func newStackOn(t *testing.T, broker string, overrides ...string) *stack {
 	web := handlers.New(a.HandlerDeps())
 	go web.Listener(l)
 	t.Cleanup(func() { web.Shutdown() })
-	s.start()
+	s.stop = s.start()
 	s.waitReady()
 	return s
 }

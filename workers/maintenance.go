@@ -16,11 +16,6 @@ import (
 // the coming days' and drops those past retention.
 const TypeLogMaintain = "log:maintain"
 
-// NewLogMaintainTask builds the maintenance task.
-func NewLogMaintainTask() *asynq.Task {
-	return asynq.NewTask(TypeLogMaintain, nil, asynq.Unique(30*time.Minute), asynq.MaxRetry(3))
-}
-
 // LogMaintainer handles TypeLogMaintain.
 type LogMaintainer struct {
 	DB        *models.DB

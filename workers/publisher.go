@@ -2,7 +2,6 @@ package workers
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -10,7 +9,6 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
-	"github.com/redis/go-redis/v9"
 
 	"fleettasks/models"
 	"fleettasks/protocol"
@@ -27,14 +25,9 @@ var (
 	}, []string{"kind", "code"})
 )
 
-// notifySeqKey holds the global notify message id counter.
-const notifySeqKey = "fleettasks:notify-seq"
-
-// Publisher sends to devices: notifies (it is the models.Notifier) and
-// replies. It has its own broker connection.
+// Publisher sends to devices: notifies (for the Outbox) and replies. It has its own broker connection.
 type Publisher struct {
 	client mqtt.Client
-	redis  *redis.Client
 	files  *models.Files
 	logw   *LogWriter
 	log    *slog.Logger
@@ -42,12 +35,12 @@ type Publisher struct {
 }
 
 // NewPublisher connects a publishing client with id clientID.
-func NewPublisher(ctx context.Context, broker, clientID string, rdb *redis.Client, files *models.Files, logw *LogWriter, log *slog.Logger) (*Publisher, error) {
+func NewPublisher(ctx context.Context, broker, clientID string, files *models.Files, logw *LogWriter, log *slog.Logger) (*Publisher, error) {
 	c := mqtt.NewClient(mqttOptions(broker, clientID, log))
 	if err := connect(ctx, c); err != nil {
 		log.Warn("mqtt publisher not connected yet; it keeps trying", "err", err)
 	}
-	return &Publisher{client: c, redis: rdb, files: files, logw: logw, log: log, now: time.Now}, nil
+	return &Publisher{client: c, files: files, logw: logw, log: log, now: time.Now}, nil
 }
 
 // Close disconnects once the broker has read everything published.
@@ -56,20 +49,10 @@ func (p *Publisher) Close() { closeClient(p.client, p.log) }
 // Connected reports whether the publisher has a broker connection.
 func (p *Publisher) Connected() bool { return p.client.IsConnectionOpen() }
 
-// NotifyIDs reserves n notify message ids from a counter shared by every
-// worker of the deployment (modulo 2^32: unique per device for as long as
-// anyone remembers).
-func (p *Publisher) NotifyIDs(ctx context.Context, n int) ([]int64, error) {
-	last, err := p.redis.IncrBy(ctx, notifySeqKey, int64(n)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("workers: notify ids: %w", err)
-	}
-	ids := make([]int64, n)
-	for i := range ids {
-		ids[i] = (last - int64(n) + 1 + int64(i)) % (1 << 32)
-	}
-	return ids, nil
-}
+// publishWait bounds the wait for the broker's acknowledgements of a
+// batch of notifies; those not acknowledged by then count as failed (and
+// are sent again). It is well under models.DefaultOutboxLease.
+const publishWait = 10 * time.Second
 
 // Publish publishes the notices and waits for the broker's
 // acknowledgements (QoS 1) or the writes (QoS 0).
@@ -87,7 +70,7 @@ func (p *Publisher) Publish(ctx context.Context, notices []models.Notice) []erro
 		sub := n.SubtaskID
 		logs[i] = models.LogEntry{Time: now, DeviceID: n.DeviceID, Direction: "c2d", Topic: topic, MessageID: id, Payload: payload, SubtaskID: &sub}
 	}
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(publishWait)
 	for i, tok := range toks {
 		if errs[i] = wait(tok, time.Until(deadline)); errs[i] != nil {
 			notifiesSent.WithLabelValues(notices[i].Status, "failed").Inc()

@@ -26,8 +26,9 @@ type Deps struct {
 	Log    *slog.Logger
 }
 
-// Run runs the asynq workers, the periodic scheduler, the MQTT bridge and
-// the message log writer until ctx ends.
+// Run runs the asynq workers (scans, stops, sweeps), the periodic
+// enqueuer, the rollout pacer, the outbox, the MQTT bridge and the message
+// log writer until ctx ends.
 func Run(ctx context.Context, d Deps) error {
 	redisOpt, err := asynq.ParseRedisURI(d.Config.RedisURL)
 	if err != nil {
@@ -40,17 +41,18 @@ func Run(ctx context.Context, d Deps) error {
 	go func() { defer wg.Done(); logw.Run(logCtx) }()
 	defer func() { stopLog(); wg.Wait() }()
 
-	pub, err := NewPublisher(ctx, d.Config.MQTTURL, d.Config.MQTTClientID+"-out", d.Redis, d.Files, logw, d.Log)
+	pub, err := NewPublisher(ctx, d.Config.MQTTURL, d.Config.MQTTClientID+"-out", d.Files, logw, d.Log)
 	if err != nil {
 		return err
 	}
 	defer pub.Close()
+	adoptNotifyCounter(ctx, d)
 
-	engine := &Engine{Tasks: d.Tasks, Notifier: pub, Client: d.Asynq, Log: d.Log, Now: time.Now}
+	out := NewOutbox(d.Tasks, pub, d.Log)
+	defer out.Close()
+	engine := &Engine{Tasks: d.Tasks, Outbox: out, Client: d.Asynq, Log: d.Log}
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeRolloutScan, engine.Scan)
-	mux.HandleFunc(TypeRolloutTick, engine.Tick)
-	mux.HandleFunc(TypeTaskStart, engine.Start)
 	mux.HandleFunc(TypeTaskStop, engine.Stop)
 	mux.HandleFunc(TypeSweep, engine.Sweep)
 	mux.Handle(TypeLogMaintain, &LogMaintainer{
@@ -65,31 +67,43 @@ func Run(ctx context.Context, d Deps) error {
 		LogLevel:                 asynq.WarnLevel,
 		ShutdownTimeout:          10 * time.Second,
 	})
-	scheduler := asynq.NewScheduler(redisOpt, &asynq.SchedulerOpts{Logger: asynqLogger{d.Log}, LogLevel: asynq.WarnLevel})
-	for _, p := range []struct {
-		spec string
-		task *asynq.Task
-	}{{"@every 1s", NewRolloutScanTask()}, {"@every 1s", NewSweepTask()}, {"@hourly", NewLogMaintainTask()}} {
-		if _, err := scheduler.Register(p.spec, p.task); err != nil {
-			return fmt.Errorf("workers: schedule %s: %w", p.task.Type(), err)
-		}
-	}
 	if err := server.Start(mux); err != nil {
 		return fmt.Errorf("workers: start: %w", err)
 	}
-	if err := scheduler.Start(); err != nil {
-		server.Shutdown()
-		return fmt.Errorf("workers: start scheduler: %w", err)
-	}
-	if err := enqueue(ctx, d.Asynq, NewLogMaintainTask()); err != nil {
-		d.Log.Warn("first log maintenance", "err", err)
+	defer server.Shutdown()
+	// the pacer and the periodic enqueuer stop before the outbox closes:
+	// a step under way hands its batch to the outbox first
+	loops, stopLoops := context.WithCancel(ctx)
+	var looping sync.WaitGroup
+	defer func() { stopLoops(); looping.Wait() }()
+	for _, run := range []func(context.Context){
+		NewPacer(d.Tasks, out, d.Log).Run,
+		func(ctx context.Context) { runPeriodic(ctx, d.Asynq, d.Log) },
+	} {
+		looping.Add(1)
+		go func() { defer looping.Done(); run(loops) }()
 	}
 	bridge := NewBridge(d.Config, d.DB, d.Tasks, d.Redis, pub, logw, d.Log)
-	err = bridge.Run(ctx)
-	scheduler.Shutdown()
-	server.Shutdown()
-	return err
+	return bridge.Run(ctx)
 }
+
+// adoptNotifyCounter carries on the notify id counter that earlier
+// versions kept in Redis, so that no device is sent an id twice.
+func adoptNotifyCounter(ctx context.Context, d Deps) {
+	v, err := d.Redis.Get(ctx, legacyNotifySeqKey).Int64()
+	if err != nil {
+		return // none (or Redis away: the next start tries again)
+	}
+	if err := d.DB.RaiseNotifyIDs(ctx, v+1); err != nil {
+		d.Log.Warn("carry on the notify id counter", "err", err)
+		return
+	}
+	d.Redis.Del(ctx, legacyNotifySeqKey)
+}
+
+// legacyNotifySeqKey held the notify id counter before it moved to the
+// database (sequence notify_ids).
+const legacyNotifySeqKey = "fleettasks:notify-seq"
 
 // asynqLogger sends asynq's log lines to slog.
 type asynqLogger struct{ l *slog.Logger }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -14,9 +15,7 @@ import (
 
 // asynq task types of the engine.
 const (
-	TypeRolloutScan = "rollout:scan" // every second: what needs a tick, a start, a stop
-	TypeRolloutTick = "rollout:tick" // send one task's due sub-tasks
-	TypeTaskStart   = "task:start"   // a scheduled task's start time
+	TypeRolloutScan = "rollout:scan" // every second: scheduled starts, stale notify batches, stops
 	TypeTaskStop    = "task:stop"    // cancel or remove a task's unfinished sub-tasks
 	TypeSweep       = "task:sweep"   // every second: timeouts, 7-day expiry, completion
 )
@@ -27,37 +26,10 @@ type taskPayload struct {
 	Deleted bool      `json:"deleted,omitempty"`
 }
 
-func newTaskTask(typ string, p taskPayload, opts ...asynq.Option) *asynq.Task {
-	b, _ := json.Marshal(p)
-	return asynq.NewTask(typ, b, opts...)
-}
-
-// NewRolloutTickTask is the rollout of task id for the next while; at most
-// one is enqueued per task and second, and one at a time runs (the
-// rollout lease, see models.RolloutLease).
-func NewRolloutTickTask(id models.ID) *asynq.Task {
-	return newTaskTask(TypeRolloutTick, taskPayload{TaskID: id},
-		asynq.TaskID(fmt.Sprintf("tick:%s:%d", id, time.Now().Unix())), asynq.MaxRetry(0), asynq.Timeout(tickSpan+20*time.Second))
-}
-
-// NewTaskStartTask starts a scheduled task at its time.
-func NewTaskStartTask(id models.ID, at time.Time) *asynq.Task {
-	return newTaskTask(TypeTaskStart, taskPayload{TaskID: id}, asynq.TaskID("start:"+id.String()), asynq.ProcessAt(at))
-}
-
 // NewTaskStopTask cancels (or, deleted, removes and purges) a task's sub-tasks.
 func NewTaskStopTask(id models.ID, deleted bool) *asynq.Task {
-	return newTaskTask(TypeTaskStop, taskPayload{TaskID: id, Deleted: deleted},
-		asynq.TaskID("stop:"+id.String()), asynq.Timeout(5*time.Minute))
-}
-
-// NewRolloutScanTask and NewSweepTask are the periodic tasks.
-func NewRolloutScanTask() *asynq.Task {
-	return asynq.NewTask(TypeRolloutScan, nil, asynq.MaxRetry(0), asynq.Timeout(30*time.Second))
-}
-
-func NewSweepTask() *asynq.Task {
-	return asynq.NewTask(TypeSweep, nil, asynq.MaxRetry(0), asynq.Timeout(50*time.Second))
+	b, _ := json.Marshal(taskPayload{TaskID: id, Deleted: deleted})
+	return asynq.NewTask(TypeTaskStop, b, asynq.TaskID("stop:"+id.String()), asynq.Timeout(5*time.Minute))
 }
 
 func readPayload(t *asynq.Task) (taskPayload, error) {
@@ -77,23 +49,45 @@ func enqueue(ctx context.Context, c *asynq.Client, t *asynq.Task) error {
 	return err
 }
 
-// Jobs implements models.Jobs with asynq: the service layer's decisions
-// reach the workers at once (the scans catch up if Redis was away).
-type Jobs struct {
-	Client *asynq.Client
+// periodic is a task every worker process enqueues each period; its asynq
+// task id names the period and the finished task is kept for a while, so
+// that only the first of the processes' enqueues for a period counts and
+// the work runs once per period across all processes.
+type periodic struct {
+	typ     string
+	every   time.Duration
+	timeout time.Duration
+	retries int
 }
 
-func (j Jobs) TaskCreated(ctx context.Context, t *models.Task) error {
-	if t.Status == models.TaskScheduled && t.ScheduledAt != nil {
-		return enqueue(ctx, j.Client, NewTaskStartTask(t.ID, *t.ScheduledAt))
+var periodics = []periodic{
+	{TypeRolloutScan, time.Second, 30 * time.Second, 0},
+	{TypeSweep, time.Second, 50 * time.Second, 0},
+	{TypeLogMaintain, time.Hour, 30 * time.Minute, 3},
+}
+
+// task is p's asynq task for the period that holds at.
+func (p periodic) task(at time.Time) *asynq.Task {
+	n := at.UnixNano() / int64(p.every)
+	return asynq.NewTask(p.typ, nil, asynq.TaskID(fmt.Sprintf("%s:%d", p.typ, n)),
+		asynq.MaxRetry(p.retries), asynq.Timeout(p.timeout), asynq.Retention(p.every+time.Minute))
+}
+
+// runPeriodic enqueues the periodic tasks every second until ctx ends.
+func runPeriodic(ctx context.Context, c *asynq.Client, log *slog.Logger) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		now := time.Now()
+		for _, p := range periodics {
+			if err := enqueue(ctx, c, p.task(now)); err != nil && ctx.Err() == nil {
+				log.Warn("enqueue periodic task", "type", p.typ, "err", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
 	}
-	return enqueue(ctx, j.Client, NewRolloutTickTask(t.ID))
-}
-
-func (j Jobs) TaskCancelled(ctx context.Context, id models.ID) error {
-	return enqueue(ctx, j.Client, NewTaskStopTask(id, false))
-}
-
-func (j Jobs) TaskDeleted(ctx context.Context, id models.ID) error {
-	return enqueue(ctx, j.Client, NewTaskStopTask(id, true))
 }

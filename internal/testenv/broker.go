@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -74,5 +75,20 @@ func (b *Broker) Stop() {
 		b.cmd.Process.Kill()
 		b.cmd.Wait()
 		b.cmd = nil
+	}
+}
+
+// Pause stops the broker process (SIGSTOP): connections stay open but
+// nothing is read or answered, as with a broker stalled on its disk.
+func (b *Broker) Pause() {
+	if b.cmd != nil && b.cmd.Process != nil {
+		b.cmd.Process.Signal(syscall.SIGSTOP)
+	}
+}
+
+// Resume lets a paused broker go on (SIGCONT).
+func (b *Broker) Resume() {
+	if b.cmd != nil && b.cmd.Process != nil {
+		b.cmd.Process.Signal(syscall.SIGCONT)
 	}
 }

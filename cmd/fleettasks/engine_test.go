@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"fleettasks/internal/testenv"
+	"fleettasks/models"
+	"fleettasks/workers"
+)
+
+// startWorkers starts n worker processes, each with its own client id.
+func startWorkers(t *testing.T, env []string, n int) {
+	for i := range n {
+		startProcess(t, append(env[:len(env):len(env)], fmt.Sprintf("FLEETTASKS_MQTT_CLIENT_ID=w%d-%s", i, testenv.ID())), "worker")
+	}
+}
+
+// Many tasks at once, in one and in two worker processes: every task keeps
+// its rate over its own rollout (measured from its sub-tasks' sent times),
+// never sends more than a second's worth at once, and none falls behind.
+func TestManyTasksKeepTheirRate(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ tasks, procs int }{{12, 1}, {12, 2}, {50, 1}, {50, 2}} {
+		t.Run(fmt.Sprintf("%d tasks in %d workers", c.tasks, c.procs), func(t *testing.T) {
+			env, db := workerEnv(t)
+			ctx := context.Background()
+			const devices, rate, burst = 100, 600, 10 // 10 a second for 10 s
+			ids := make([]models.ID, c.tasks)
+			for i := range ids {
+				pk := testenv.Prefix(t)
+				testenv.SeedDevices(t, db, pk, devices)
+				task, _ := createTask(t, db, models.TargetInput{Type: "PRODUCT", ProductKey: pk}, rate)
+				ids[i] = task.ID
+			}
+			startWorkers(t, env, c.procs)
+			waitFor(t, 60*time.Second, "every task sent", func() bool {
+				var left int
+				db.Pool.QueryRow(ctx, `SELECT count(*) FROM subtasks WHERE status = 'QUEUED'`).Scan(&left)
+				return left == 0
+			})
+			worst := 0.0
+			for _, id := range ids {
+				var span time.Duration
+				var n, biggest int
+				var lag float64
+				err := db.Pool.QueryRow(ctx, `SELECT (SELECT max(sent_at) - min(sent_at) FROM subtasks WHERE task_id = $1),
+					(SELECT count(*) FROM subtasks WHERE task_id = $1 AND sent_at IS NOT NULL),
+					(SELECT max(c) FROM (SELECT count(*) c FROM subtasks WHERE task_id = $1 GROUP BY sent_at) b),
+					rollout_lag_seconds FROM tasks WHERE id = $1`, id).Scan(&span, &n, &biggest, &lag)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// batches of 10 at 0 s, 1 s ... 9 s after the first
+				measured := float64(n-burst) / span.Seconds() * 60
+				dev := (measured - rate) / rate
+				if dev < 0 {
+					dev = -dev
+				}
+				worst = max(worst, dev)
+				if n != devices || biggest > burst || lag != 0 || dev > 0.02 {
+					t.Errorf("task %s: %d sent over %v (%.1f a minute, want %d ± 2%%), at most %d at once (want ≤ %d), lag %.1f s",
+						id, n, span, measured, rate, biggest, burst, lag)
+				}
+			}
+			t.Logf("%d tasks at %d a minute in %d workers: worst deviation %.2f %%", c.tasks, rate, c.procs, worst*100)
+		})
+	}
+}
+
+// The periodic work (scan, sweep) runs once a second across all worker
+// processes, not once a second in each.
+func TestPeriodicOnceAcrossWorkers(t *testing.T) {
+	t.Parallel()
+	env, _ := workerEnv(t)
+	var redisURL string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "FLEETTASKS_REDIS_URL="); ok {
+			redisURL = v
+		}
+	}
+	opt, err := asynq.ParseRedisURI(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	startWorkers(t, env, 3)
+	runs := func(typ string, from, to time.Time) int {
+		done, err := insp.ListCompletedTasks("default", asynq.PageSize(1000))
+		if err != nil && !strings.Contains(err.Error(), "not found") {
+			t.Fatal(err)
+		}
+		k := 0
+		for _, ti := range done {
+			if ti.Type == typ && !ti.CompletedAt.Before(from) && ti.CompletedAt.Before(to) {
+				k++
+			}
+		}
+		return k
+	}
+	waitFor(t, 30*time.Second, "the first scan", func() bool {
+		return runs(workers.TypeRolloutScan, time.Time{}, time.Now().Add(time.Hour)) > 0
+	})
+	from := time.Now()
+	time.Sleep(6 * time.Second) // a window of real seconds is what is measured
+	to := from.Add(5 * time.Second)
+	for _, typ := range []string{workers.TypeRolloutScan, workers.TypeSweep} {
+		if n := runs(typ, from, to); n < 4 || n > 6 {
+			t.Errorf("%s ran %d times in 5 s with 3 workers, want 5 (±1)", typ, n)
+		} else {
+			t.Logf("%s ran %d times in 5 s with 3 workers", typ, n)
+		}
+	}
+}
