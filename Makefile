@@ -30,8 +30,12 @@ test: services
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
+# make bench BENCH_FLAGS="-only c,h -runs 3 -h-minutes 1"
+BENCH_FLAGS ?=
+
 bench: services
-	$(GO) run ./cmd/fleettasks bench
+	bash scripts/services.sh mosquitto
+	$(GO) run ./cmd/fleettasks bench $(BENCH_FLAGS)
 
 # Formats every Go file except generated ones (templ output and the like).
 fmt:

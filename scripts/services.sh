@@ -6,9 +6,11 @@
 # missing is installed with apt-get and started without systemd, so a fresh
 # Debian/Ubuntu machine or container needs root for the first run.
 #
-# Usage: scripts/services.sh [chromium] [node]
+# Usage: scripts/services.sh [chromium] [node] [mosquitto]
 #   chromium  also install Debian's chromium (browser tests)
 #   node      also make sure node and npm exist
+#   mosquitto also make sure the mosquitto binary exists (the bench starts
+#             a broker of its own with it)
 set -euo pipefail
 
 readonly DB_URL="${FLEETTASKS_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleettasks?sslmode=disable}"
@@ -17,12 +19,14 @@ readonly WAIT_SECONDS=30
 
 want_chromium=false
 want_node=false
+want_mosquitto=false
 for arg in "$@"; do
 	case "$arg" in
 	chromium) want_chromium=true ;;
 	node) want_node=true ;;
+	mosquitto) want_mosquitto=true ;;
 	*)
-		echo "usage: $0 [chromium] [node]" >&2
+		echo "usage: $0 [chromium] [node] [mosquitto]" >&2
 		exit 2
 		;;
 	esac
@@ -38,6 +42,8 @@ die() {
 	exit 1
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+# Debian installs the broker in /usr/sbin, which a non-login PATH may lack.
+have_mosquitto() { have mosquitto || [[ -x /usr/sbin/mosquitto ]]; }
 
 command -v go >/dev/null 2>&1 || die "go is not on PATH (expected in /usr/local/go/bin)"
 
@@ -195,7 +201,7 @@ ensure_services() {
 	if ! $pg && ! pg_server_installed; then plan postgresql; fi
 	if $pg && ! { have psql && have createdb; }; then plan postgresql-client; fi
 	if ! $redis && ! have redis-server; then plan redis-server; fi
-	if ! $mqtt && ! have mosquitto; then plan mosquitto mosquitto-clients; fi
+	if { ! $mqtt || $want_mosquitto; } && ! have_mosquitto; then plan mosquitto mosquitto-clients; fi
 	if $want_chromium && [[ ! -x /usr/bin/chromium ]]; then plan chromium fonts-liberation; fi
 	if $want_node && ! have node; then plan nodejs; fi
 	if $want_node && ! have npm; then plan npm; fi
@@ -247,6 +253,7 @@ needs_work() {
 	! { have psql && have createdb; } && return 0
 	$want_chromium && [[ ! -x /usr/bin/chromium ]] && return 0
 	$want_node && ! { have node && have npm; } && return 0
+	$want_mosquitto && ! have_mosquitto && return 0
 	[[ ! -e /etc/ssl/certs/ca-certificates.crt ]] && return 0
 	return 1
 }

@@ -27,28 +27,47 @@ import (
 func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	runs := fs.Int("runs", 5, "runs of each timed figure (the median is reported)")
-	only := fs.String("only", "a,b,c,d,e,f,g", "figures to run: a create, b rollout, c updates, d statistics, e timeouts, f peak RSS (with b), g console pages")
+	only := fs.String("only", "a,a2,b,c,d,e,g,h,i", "figures to run: a create, a2 create for a 1,000,000-device product, b rollout, c updates, "+
+		"d statistics, e timeouts, f peak RSS (with b), g console pages, h 50 tasks at 1,200/min on two workers, i cancel under device load")
 	redisDB := fs.Int("redis-db", 13, "Redis database to use (flushed)")
+	brokerURL := fs.String("broker", "", "use this MQTT broker (tcp://host:port) instead of starting Mosquitto with the README's settings")
+	hMinutes := fs.Int("h-minutes", 5, "length of (h) in 60 s windows (at most 16: each task has 20,000 sub-tasks)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	b, err := newBench(ctx, cfg, *redisDB, *runs)
+	fmt.Printf("fleettasks bench — %s, %d CPUs, %s, %d runs each (median)\n", runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339), *runs)
+	var broker *benchBroker
+	if *brokerURL == "" {
+		var err error
+		if broker, err = startBroker(); err != nil {
+			return err
+		}
+		defer broker.Stop()
+		*brokerURL = broker.URL
+		fmt.Printf("broker: %s, own instance on %s: %s\n", broker.Version, broker.URL, strings.Join(brokerSettings, ", "))
+	} else {
+		fmt.Printf("broker: external, %s: its settings are unknown (figures depend on its max_inflight_messages, max_queued_messages and persistence)\n", *brokerURL)
+	}
+	b, err := newBench(ctx, cfg, *redisDB, *runs, *brokerURL)
 	if err != nil {
 		return err
 	}
 	defer b.close()
-	fmt.Printf("fleettasks bench — %s, %d CPUs, %s, %d runs each (median)\n", runtime.GOOS+"/"+runtime.GOARCH, runtime.NumCPU(), time.Now().UTC().Format(time.RFC3339), *runs)
+	b.hMinutes = min(max(*hMinutes, 1), 16)
 	want := strings.Split(*only, ",")
 	sections := []struct {
 		key string
 		run func(context.Context) error
 	}{
 		{"a", b.create},
+		{"a2", b.createMillion},
 		{"b", b.rollout},
 		{"c", b.updates},
 		{"d", b.statistics},
 		{"e", b.timeouts},
 		{"g", b.pages},
+		{"h", b.fleetRates},
+		{"i", b.cancelUnderLoad},
 	}
 	for _, s := range sections {
 		if slices.Contains(want, s.key) || (s.key == "b" && slices.Contains(want, "f")) {
@@ -71,9 +90,10 @@ type benchRun struct {
 	// (b) leaves its devices, server and 20,000 SENT sub-tasks for (c)
 	rolloutFleet  *benchFleet
 	rolloutServer *exec.Cmd
+	hMinutes      int // length of (h)
 }
 
-func newBench(ctx context.Context, base *config.Config, redisDB, runs int) (*benchRun, error) {
+func newBench(ctx context.Context, base *config.Config, redisDB, runs int, mqttURL string) (*benchRun, error) {
 	dbURL, err := recreateDatabase(ctx, base.DatabaseURL, "fleettasks_bench")
 	if err != nil {
 		return nil, err
@@ -103,7 +123,7 @@ func newBench(ctx context.Context, base *config.Config, redisDB, runs int) (*ben
 	env := []string{
 		"FLEETTASKS_DATABASE_URL=" + dbURL,
 		"FLEETTASKS_REDIS_URL=" + ru.String(),
-		"FLEETTASKS_MQTT_URL=" + base.MQTTURL,
+		"FLEETTASKS_MQTT_URL=" + mqttURL,
 		"FLEETTASKS_HTTP_ADDR=" + addr,
 		"FLEETTASKS_PUBLIC_URL=http://" + addr,
 		"FLEETTASKS_DATA_DIR=" + dataDir,
@@ -128,12 +148,19 @@ func newBench(ctx context.Context, base *config.Config, redisDB, runs int) (*ben
 }
 
 func (b *benchRun) close() {
+	b.stopRollout()
+	b.db.Close()
+	b.redis.Close()
+}
+
+// stopRollout stops the server and devices that (b) leaves for (c), so
+// that the figures after them have the machine to themselves.
+func (b *benchRun) stopRollout() {
 	if b.rolloutServer != nil {
 		stopServer(b.rolloutServer)
 		b.rolloutFleet.fleet.Close()
+		b.rolloutServer, b.rolloutFleet = nil, nil
 	}
-	b.db.Close()
-	b.redis.Close()
 }
 
 // recreateDatabase drops and creates database name on the server of url.

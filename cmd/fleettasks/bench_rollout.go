@@ -30,9 +30,8 @@ type benchFleet struct {
 	taskIDs []string // by device index, from SENT notifies
 }
 
-func (b *benchRun) newFleet(ctx context.Context, pk string, n int) (*benchFleet, error) {
-	// requests and notify_replies at QoS 0, as the Link SDK C client sends them
-	f, err := device.NewFleet(ctx, device.FleetConfig{BrokerURL: b.cfg.MQTTURL, ProductKey: pk, Conns: (n + 999) / 1000,
+func (b *benchRun) newFleet(ctx context.Context, url, pk string, n int) (*benchFleet, error) {
+	f, err := device.NewFleet(ctx, device.FleetConfig{BrokerURL: url, ProductKey: pk, Conns: (n + 999) / 1000,
 		QoS: 1, RequestTimeout: 5 * time.Second, Retries: 5})
 	if err != nil {
 		return nil, err
@@ -93,7 +92,7 @@ func (b *benchRun) rollout(ctx context.Context) error {
 	if err := b.seedProduct(ctx, "bench-b", n); err != nil {
 		return err
 	}
-	fleet, err := b.newFleet(ctx, "bench-b", n)
+	fleet, err := b.newFleet(ctx, b.cfg.MQTTURL, "bench-b", n)
 	if err != nil {
 		return err
 	}
