@@ -33,7 +33,7 @@ type UpdateResult struct {
 func deviceTransitionSQL() string {
 	var parts []string
 	for _, to := range []string{SubInProgress, SubSucceeded, SubFailed, SubRejected} {
-		parts = append(parts, fmt.Sprintf("(v.status = '%s' AND s.status IN ('%s'))", to, strings.Join(DeviceFrom(to), "','")))
+		parts = append(parts, fmt.Sprintf("(v.status = '%s' AND s.status IN (%s))", to, sqlList(DeviceFrom(to)...)))
 	}
 	return "(" + strings.Join(parts, " OR ") + ")"
 }
@@ -46,7 +46,7 @@ var applyUpdateSQL = `UPDATE subtasks s SET status = v.status,
 		WHEN s.started_at IS NULL AND t.in_progress_timeout_minutes IS NOT NULL THEN $1 + t.in_progress_timeout_minutes * $8::interval
 		ELSE s.timeout_at END,
 	finished_at = CASE WHEN v.status = 'IN_PROGRESS' THEN NULL ELSE $1 END,
-	message = CASE WHEN v.status IN ('FAILED', 'REJECTED') THEN 'reported ' || v.status || ' by the device' ELSE '' END,
+	message = CASE WHEN v.status IN (` + sqlList[SubStatus](SubFailed, SubRejected) + `) THEN 'reported ' || v.status || ' by the device' ELSE '' END,
 	updated_at = $1
 	FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::text[]) AS v(ord, id, dev, status, progress, details),
 		tasks t

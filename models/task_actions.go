@@ -14,7 +14,7 @@ import (
 func (t *Tasks) CancelTask(ctx context.Context, id ID) (*Task, error) {
 	now := t.now().UTC()
 	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2
-		WHERE id = $1 AND status IN ('SCHEDULED', 'IN_PROGRESS') AND deleted_at IS NULL`, id, now)
+		WHERE id = $1 AND status IN (`+sqlList(Running...)+`) AND deleted_at IS NULL`, id, now)
 	if err != nil {
 		return nil, fmt.Errorf("models: cancel task %s: %w", id, err)
 	}
@@ -36,7 +36,7 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 		task := Task{ID: id}
 		var rerunnable int64
 		err := tx.QueryRow(ctx, `SELECT status, sign_method, job_file_id,
-			(SELECT count(*) FROM subtasks s WHERE s.task_id = t.id AND s.status IN ('FAILED', 'TIMED_OUT'))
+			(SELECT count(*) FROM subtasks s WHERE s.task_id = t.id AND s.status IN (`+sqlList(Rerunnable...)+`))
 			FROM tasks t WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&task.Status, &task.SignMethod, &task.JobFileID, &rerunnable)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return NotFound("task %s not found", id)
@@ -49,7 +49,7 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 		_, err = tx.Exec(ctx, `UPDATE subtasks SET status = 'QUEUED', attempt = attempt + 1, progress = 0, status_details = NULL,
 			message = '', queued_at = $2, sent_at = NULL, delivered_at = NULL, started_at = NULL, finished_at = NULL,
 			timeout_at = NULL, notify_id = NULL, updated_at = $2
-			WHERE task_id = $1 AND status IN ('FAILED', 'TIMED_OUT')`, id, now)
+			WHERE task_id = $1 AND status IN (`+sqlList(Rerunnable...)+`)`, id, now)
 		if err != nil {
 			return err
 		}

@@ -91,7 +91,7 @@ func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error
 	q := t.db.Gorm.WithContext(ctx).Model(&Task{}).Where("id = ? AND deleted_at IS NULL", id)
 	if p.RolloutPerMinute != nil || p.InProgressTimeoutMinutes != nil {
 		// the condition of Task.CanChangeConfig, checked as the row is written
-		q = q.Where("status IN ?", []string{TaskScheduled, TaskInProgress})
+		q = q.Where("status IN (" + sqlList(Running...) + ")")
 	}
 	res := q.Updates(set)
 	if res.Error != nil {
