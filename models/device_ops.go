@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"fleettasks/protocol"
 )
 
 // DeviceUpdate is one update request of a device (docs/protocol.md, update).
@@ -62,7 +64,7 @@ func (t *Tasks) ApplyUpdates(ctx context.Context, ups []DeviceUpdate) ([]UpdateR
 	for i, u := range ups {
 		id, err := strconv.ParseInt(u.TaskID, 10, 64)
 		if err != nil || id <= 0 {
-			res[i] = UpdateResult{Code: 404, Message: "no such task for this device"}
+			res[i] = UpdateResult{Code: protocol.CodeNotFound, Message: "no such task for this device"}
 			continue
 		}
 		ids[i] = id
@@ -93,7 +95,7 @@ func (t *Tasks) ApplyUpdates(ctx context.Context, ups []DeviceUpdate) ([]UpdateR
 			}
 			for _, i := range round {
 				if s, ok := applied[i]; ok {
-					res[i] = UpdateResult{Code: 200, Status: s}
+					res[i] = UpdateResult{Code: protocol.CodeOK, Status: s}
 				} else {
 					refused = append(refused, i)
 				}
@@ -171,11 +173,11 @@ func explainRefused(ctx context.Context, tx pgx.Tx, ups []DeviceUpdate, ids []in
 		s, ok := current[key{int64(ups[i].DeviceID), ids[i]}]
 		switch {
 		case !ok:
-			res[i] = UpdateResult{Code: 404, Message: "no such task for this device"}
+			res[i] = UpdateResult{Code: protocol.CodeNotFound, Message: "no such task for this device"}
 		case Terminal(s):
-			res[i] = UpdateResult{Code: 409, Status: s, Message: "execution has ceased: the task is " + s}
+			res[i] = UpdateResult{Code: protocol.CodeConflict, Status: s, Message: "execution has ceased: the task is " + s}
 		default:
-			res[i] = UpdateResult{Code: 409, Status: s, Message: fmt.Sprintf("%s is not allowed from %s", ups[i].Status, s)}
+			res[i] = UpdateResult{Code: protocol.CodeConflict, Status: s, Message: fmt.Sprintf("%s is not allowed from %s", ups[i].Status, s)}
 		}
 	}
 	return nil
