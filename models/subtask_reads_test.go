@@ -9,7 +9,7 @@ import (
 	"fleettasks/models"
 )
 
-func TestConsoleReads(t *testing.T) {
+func TestSubtaskReads(t *testing.T) {
 	db, tasks := newTasks(t)
 	pk := testenv.Prefix(t)
 	devices := testenv.SeedDevices(t, db, pk, 3)
