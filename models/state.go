@@ -51,12 +51,6 @@ var deviceTransitions = map[string][]SubStatus{
 	SubRejected:   {SubSent},
 }
 
-// DeviceSettable reports whether a device may report status.
-func DeviceSettable(status string) bool {
-	_, ok := deviceTransitions[status]
-	return ok
-}
-
 // DeviceFrom lists the statuses from which a device may move a sub-task to status.
 func DeviceFrom(status string) []SubStatus { return deviceTransitions[status] }
 
