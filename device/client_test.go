@@ -11,14 +11,13 @@ import (
 
 	"fleettasks/device"
 	"fleettasks/device/internal/peer"
-	"fleettasks/internal/testenv"
 	"fleettasks/protocol"
 )
 
 // connect connects device dn of p's product with short timeouts.
 func connect(t *testing.T, p *peer.Peer, dn string, cfg device.Config) *device.Client {
 	t.Helper()
-	cfg.BrokerURL, cfg.ProductKey, cfg.DeviceName = testenv.MQTTURL(), p.PK, dn
+	cfg.BrokerURL, cfg.ProductKey, cfg.DeviceName = peer.BrokerURL(), p.PK, dn
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 2 * time.Second
 	}
@@ -34,7 +33,7 @@ func connect(t *testing.T, p *peer.Peer, dn string, cfg device.Config) *device.C
 
 func TestClientNotifyCallsBackAndAcknowledges(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	file := &protocol.JobFile{SignMethod: "Md5", Sign: "00ff", FileURL: "http://h/f?sig=1&e=2"}
 	p.Add("d1", peer.Task{ID: "41", Document: json.RawMessage(`{"status":"inside","n":1}`), File: file})
 	got := make(chan device.Notify, 4)
@@ -69,7 +68,7 @@ func TestClientNotifyCallsBackAndAcknowledges(t *testing.T) {
 // handed to OnNotify once; a new id for the same task is new.
 func TestClientNotifyRedeliveryIsHandedOnOnce(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	var mu sync.Mutex
 	var got []string
 	connect(t, p, "d1", device.Config{OnNotify: func(n device.Notify) {
@@ -96,7 +95,7 @@ func TestClientNotifyRedeliveryIsHandedOnOnce(t *testing.T) {
 func TestClientListNextGetUpdate(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	p.Add("d1", peer.Task{ID: "11", Document: json.RawMessage(`{"a":1}`),
 		File: &protocol.JobFile{SignMethod: "Sha256", Sign: "ab", FileURL: "http://h/f"}})
 	p.Add("d1", peer.Task{ID: "12"})
@@ -115,7 +114,7 @@ func TestClientListNextGetUpdate(t *testing.T) {
 		t.Fatalf("Get 13: %+v, %v", job, err)
 	}
 	var re *device.ReplyError
-	if _, err := c.Get(ctx, "99"); !errors.As(err, &re) || re.Code != 404 {
+	if _, err := c.Get(ctx, "99"); !errors.As(err, &re) || re.Code != protocol.CodeNotFound {
 		t.Fatalf("Get 99: %v", err)
 	}
 
@@ -152,19 +151,19 @@ func TestClientListNextGetUpdate(t *testing.T) {
 
 func TestClientUpdateConflictCarriesStatus(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	p.Add("d1", peer.Task{ID: "5", Status: "CANCELLED"})
 	c := connect(t, p, "d1", device.Config{})
 	_, err := c.Update(context.Background(), "5", "SUCCEEDED")
 	var re *device.ReplyError
-	if !errors.As(err, &re) || re.Code != 409 || re.Status != "CANCELLED" || re.Message == "" {
+	if !errors.As(err, &re) || re.Code != protocol.CodeConflict || re.Status != "CANCELLED" || re.Message == "" {
 		t.Fatalf("err %v (%+v)", err, re)
 	}
 }
 
 func TestClientUpdateRefusesBadValuesBeforeSending(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	c := connect(t, p, "d1", device.Config{})
 	for _, opts := range [][]device.UpdateOption{
 		{device.WithProgress(101)},
@@ -185,7 +184,7 @@ func TestClientUpdateRefusesBadValuesBeforeSending(t *testing.T) {
 
 func TestClientRetransmitsWithSameIDWhenReplyIsLost(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	p.Add("d1", peer.Task{ID: "7"})
 	c := connect(t, p, "d1", device.Config{RequestTimeout: 300 * time.Millisecond})
 	p.DropReplies("d1", 1)
@@ -201,7 +200,7 @@ func TestClientRetransmitsWithSameIDWhenReplyIsLost(t *testing.T) {
 
 func TestClientGivesUpWithoutReply(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	c := connect(t, p, "d1", device.Config{RequestTimeout: 150 * time.Millisecond, Retries: 2})
 	p.DropReplies("d1", 100)
 	start := time.Now()

@@ -11,7 +11,6 @@ import (
 
 	"fleettasks/device"
 	"fleettasks/device/internal/peer"
-	"fleettasks/internal/testenv"
 	"fleettasks/protocol"
 )
 
@@ -19,7 +18,7 @@ func newFleet(t *testing.T, p *peer.Peer, conns int) *device.Fleet {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	f, err := device.NewFleet(ctx, device.FleetConfig{BrokerURL: testenv.MQTTURL(), ProductKey: p.PK, Conns: conns, RequestTimeout: 5 * time.Second})
+	f, err := device.NewFleet(ctx, device.FleetConfig{BrokerURL: peer.BrokerURL(), ProductKey: p.PK, Conns: conns, RequestTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +29,7 @@ func newFleet(t *testing.T, p *peer.Peer, conns int) *device.Fleet {
 func TestFleetTwoThousandDevicesOnOneConnection(t *testing.T) {
 	t.Parallel()
 	const n = 2000
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	f := newFleet(t, p, 1)
 	var mu sync.Mutex
 	got := map[string][]string{} // device → task ids notified
@@ -69,7 +68,7 @@ func TestFleetTwoThousandDevicesOnOneConnection(t *testing.T) {
 
 func TestFleetRoutesRepliesAcrossSharedConnections(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	f := newFleet(t, p, 3)
 	var wg sync.WaitGroup
 	resumed := make(chan string, 30)
@@ -112,11 +111,11 @@ func TestFleetRoutesRepliesAcrossSharedConnections(t *testing.T) {
 
 func TestFleetResumesEveryDeviceAfterReconnect(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	prefix := "fleet-" + p.PK
-	f, err := device.NewFleet(ctx, device.FleetConfig{BrokerURL: testenv.MQTTURL(), ProductKey: p.PK, ClientIDPrefix: prefix, RequestTimeout: 2 * time.Second})
+	f, err := device.NewFleet(ctx, device.FleetConfig{BrokerURL: peer.BrokerURL(), ProductKey: p.PK, ClientIDPrefix: prefix, RequestTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +138,7 @@ func TestFleetResumesEveryDeviceAfterReconnect(t *testing.T) {
 		}
 	}
 	wait("after Add")
-	thief := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(testenv.MQTTURL()).SetClientID(prefix + "-0").SetAutoReconnect(false))
+	thief := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(peer.BrokerURL()).SetClientID(prefix + "-0").SetAutoReconnect(false))
 	if tok := thief.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("second client: %v", tok.Error())
 	}

@@ -8,7 +8,6 @@ import (
 
 	"fleettasks/device"
 	"fleettasks/device/internal/peer"
-	"fleettasks/internal/testenv"
 	"fleettasks/protocol"
 )
 
@@ -17,7 +16,7 @@ import (
 // back, subscribes again and resumes with $list.
 func TestClientResubscribesAndResumesAfterReconnect(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	p.Add("d1", peer.Task{ID: "3"})
 	resumed := make(chan []protocol.ListItem, 4)
 	notified := make(chan device.Notify, 4)
@@ -40,7 +39,7 @@ func TestClientResubscribesAndResumesAfterReconnect(t *testing.T) {
 	}
 	waitResume("after connect")
 
-	o := mqtt.NewClientOptions().AddBroker(testenv.MQTTURL()).SetClientID(clientID).
+	o := mqtt.NewClientOptions().AddBroker(peer.BrokerURL()).SetClientID(clientID).
 		SetCleanSession(true).SetAutoReconnect(false)
 	thief := mqtt.NewClient(o)
 	if tok := thief.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"fleettasks/protocol"
 )
 
 // DeviceUpdate is one update request of a device (docs/protocol.md, update).
@@ -33,7 +35,7 @@ type UpdateResult struct {
 func deviceTransitionSQL() string {
 	var parts []string
 	for _, to := range []string{SubInProgress, SubSucceeded, SubFailed, SubRejected} {
-		parts = append(parts, fmt.Sprintf("(v.status = '%s' AND s.status IN ('%s'))", to, strings.Join(DeviceFrom(to), "','")))
+		parts = append(parts, fmt.Sprintf("(v.status = '%s' AND s.status IN (%s))", to, sqlList(DeviceFrom(to)...)))
 	}
 	return "(" + strings.Join(parts, " OR ") + ")"
 }
@@ -46,7 +48,7 @@ var applyUpdateSQL = `UPDATE subtasks s SET status = v.status,
 		WHEN s.started_at IS NULL AND t.in_progress_timeout_minutes IS NOT NULL THEN $1 + t.in_progress_timeout_minutes * $8::interval
 		ELSE s.timeout_at END,
 	finished_at = CASE WHEN v.status = 'IN_PROGRESS' THEN NULL ELSE $1 END,
-	message = CASE WHEN v.status IN ('FAILED', 'REJECTED') THEN 'reported ' || v.status || ' by the device' ELSE '' END,
+	message = CASE WHEN v.status IN (` + sqlList[SubStatus](SubFailed, SubRejected) + `) THEN 'reported ' || v.status || ' by the device' ELSE '' END,
 	updated_at = $1
 	FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::text[]) AS v(ord, id, dev, status, progress, details),
 		tasks t
@@ -62,7 +64,7 @@ func (t *Tasks) ApplyUpdates(ctx context.Context, ups []DeviceUpdate) ([]UpdateR
 	for i, u := range ups {
 		id, err := strconv.ParseInt(u.TaskID, 10, 64)
 		if err != nil || id <= 0 {
-			res[i] = UpdateResult{Code: 404, Message: "no such task for this device"}
+			res[i] = UpdateResult{Code: protocol.CodeNotFound, Message: "no such task for this device"}
 			continue
 		}
 		ids[i] = id
@@ -93,7 +95,7 @@ func (t *Tasks) ApplyUpdates(ctx context.Context, ups []DeviceUpdate) ([]UpdateR
 			}
 			for _, i := range round {
 				if s, ok := applied[i]; ok {
-					res[i] = UpdateResult{Code: 200, Status: s}
+					res[i] = UpdateResult{Code: protocol.CodeOK, Status: s}
 				} else {
 					refused = append(refused, i)
 				}
@@ -171,11 +173,11 @@ func explainRefused(ctx context.Context, tx pgx.Tx, ups []DeviceUpdate, ids []in
 		s, ok := current[key{int64(ups[i].DeviceID), ids[i]}]
 		switch {
 		case !ok:
-			res[i] = UpdateResult{Code: 404, Message: "no such task for this device"}
+			res[i] = UpdateResult{Code: protocol.CodeNotFound, Message: "no such task for this device"}
 		case Terminal(s):
-			res[i] = UpdateResult{Code: 409, Status: s, Message: "execution has ceased: the task is " + s}
+			res[i] = UpdateResult{Code: protocol.CodeConflict, Status: s, Message: "execution has ceased: the task is " + s}
 		default:
-			res[i] = UpdateResult{Code: 409, Status: s, Message: fmt.Sprintf("%s is not allowed from %s", ups[i].Status, s)}
+			res[i] = UpdateResult{Code: protocol.CodeConflict, Status: s, Message: fmt.Sprintf("%s is not allowed from %s", ups[i].Status, s)}
 		}
 	}
 	return nil

@@ -25,7 +25,7 @@ type Executable struct {
 const visible = `s.status <> 'QUEUED' AND t.deleted_at IS NULL`
 
 // executable: what a device may still work on, of a running task.
-const executable = `s.status IN ('SENT', 'IN_PROGRESS') AND t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL`
+var executable = `s.status IN (` + sqlList(Active...) + `) AND t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL`
 
 // ListExecutable is a device's $list: its executable sub-tasks, oldest first.
 func (t *Tasks) ListExecutable(ctx context.Context, deviceID ID, limit int) ([]Executable, error) {

@@ -1,8 +1,19 @@
 package models
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
-// Sub-task statuses (docs/protocol.md, "Sub-task states").
+// SubStatus is a sub-task's status (docs/protocol.md, "Sub-task states").
+type SubStatus string
+
+// TaskStatus is a task's status (docs/api.md, "Task states").
+type TaskStatus string
+
+// Sub-task statuses. Like the task statuses they are untyped constants, so
+// that they fit the string fields that carry them as well as the status
+// sets below.
 const (
 	SubQueued     = "QUEUED"
 	SubSent       = "SENT"
@@ -18,7 +29,7 @@ const (
 // SubtaskStatuses lists every sub-task status in display order.
 var SubtaskStatuses = []string{SubQueued, SubSent, SubInProgress, SubSucceeded, SubFailed, SubRejected, SubTimedOut, SubCancelled, SubRemoved}
 
-// Task statuses (docs/api.md, "Task states").
+// Task statuses.
 const (
 	TaskScheduled  = "SCHEDULED"
 	TaskInProgress = "IN_PROGRESS"
@@ -33,21 +44,15 @@ var TaskStatuses = []string{TaskScheduled, TaskInProgress, TaskCompleted, TaskCa
 // deviceTransitions says, for each status a device may report, the statuses
 // it may come from. Every transition is applied as one conditional UPDATE
 // with this list in its WHERE clause.
-var deviceTransitions = map[string][]string{
+var deviceTransitions = map[string][]SubStatus{
 	SubInProgress: {SubSent, SubInProgress},
 	SubSucceeded:  {SubSent, SubInProgress},
 	SubFailed:     {SubSent, SubInProgress},
 	SubRejected:   {SubSent},
 }
 
-// DeviceSettable reports whether a device may report status.
-func DeviceSettable(status string) bool {
-	_, ok := deviceTransitions[status]
-	return ok
-}
-
 // DeviceFrom lists the statuses from which a device may move a sub-task to status.
-func DeviceFrom(status string) []string { return deviceTransitions[status] }
+func DeviceFrom(status string) []SubStatus { return deviceTransitions[status] }
 
 // Terminal reports whether a sub-task in status is finished for good
 // (until a rerun re-queues FAILED and TIMED_OUT ones).
@@ -59,11 +64,27 @@ func Terminal(status string) bool {
 	return false
 }
 
+// Running are the task statuses of a task that has not finished: it can
+// be cancelled and its configuration changed.
+var Running = []TaskStatus{TaskScheduled, TaskInProgress}
+
 // Unfinished are the sub-task statuses a cancel or delete still acts on.
-var Unfinished = []string{SubQueued, SubSent, SubInProgress}
+var Unfinished = []SubStatus{SubQueued, SubSent, SubInProgress}
 
 // Rerunnable are the sub-task statuses a rerun puts back in the queue.
-var Rerunnable = []string{SubFailed, SubTimedOut}
+var Rerunnable = []SubStatus{SubFailed, SubTimedOut}
+
+// Active are the sub-task statuses a device may still work on.
+var Active = []SubStatus{SubSent, SubInProgress}
+
+// sqlList is statuses as the items of an SQL IN list: 'QUEUED', 'SENT'.
+func sqlList[S TaskStatus | SubStatus](statuses ...S) string {
+	quoted := make([]string, len(statuses))
+	for i, s := range statuses {
+		quoted[i] = "'" + string(s) + "'"
+	}
+	return strings.Join(quoted, ", ")
+}
 
 // ValidSubtaskStatus reports whether s names a sub-task status.
 func ValidSubtaskStatus(s string) bool { return slices.Contains(SubtaskStatuses, s) }

@@ -66,5 +66,8 @@ func (s *Statistics) field(status string) *int64 {
 	return new(int64)
 }
 
+// Rerunnable is the number of sub-tasks a rerun would queue again.
+func (s *Statistics) Rerunnable() int64 { return s.Failed + s.TimedOut }
+
 // Done is the number of sub-tasks in a terminal status.
 func (s *Statistics) Done() int64 { return s.Total - s.Queued - s.Sent - s.InProgress }

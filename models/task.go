@@ -1,6 +1,7 @@
 package models
 
 import (
+	"slices"
 	"time"
 )
 
@@ -74,7 +75,7 @@ type JobFile struct {
 
 // Finished reports whether the task has reached an end state.
 func (t *Task) Finished() bool {
-	return t.Status != TaskScheduled && t.Status != TaskInProgress
+	return !slices.Contains(Running, TaskStatus(t.Status))
 }
 
 // Task-level limits (docs/api.md).

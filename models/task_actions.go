@@ -8,56 +8,47 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// CancelTask stops a SCHEDULED or IN_PROGRESS task. The task is CANCELLED
+// CancelTask stops a SCHEDULED or IN_PROGRESS task (Task.CanCancel). The task is CANCELLED
 // at once; its unfinished sub-tasks are cancelled (and their devices told)
 // by the workers, see StopStep.
 func (t *Tasks) CancelTask(ctx context.Context, id ID) (*Task, error) {
 	now := t.now().UTC()
 	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2
-		WHERE id = $1 AND status IN ('SCHEDULED', 'IN_PROGRESS') AND deleted_at IS NULL`, id, now)
+		WHERE id = $1 AND status IN (`+sqlList(Running...)+`) AND deleted_at IS NULL`, id, now)
 	if err != nil {
 		return nil, fmt.Errorf("models: cancel task %s: %w", id, err)
 	}
 	if tag.RowsAffected() == 0 {
-		task, err := t.GetTask(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		return nil, Conflict("task %s is %s; only a scheduled or processing task can be cancelled", id, task.Status)
+		return nil, t.refused(ctx, id, (*Task).CanCancel)
 	}
 	return t.GetTask(ctx, id)
 }
 
 // RerunTask puts the FAILED and TIMED_OUT sub-tasks of a finished task back
 // in the queue (attempt + 1) and the task back to IN_PROGRESS with a new
-// 7-day window.
+// 7-day window, when Task.CanRerun allows it.
 func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 	now := t.now().UTC()
 	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
-		var status string
-		var fileGone bool
-		err := tx.QueryRow(ctx, `SELECT status, sign_method IS NOT NULL AND job_file_id IS NULL FROM tasks
-			WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&status, &fileGone)
+		task := Task{ID: id}
+		var rerunnable int64
+		err := tx.QueryRow(ctx, `SELECT status, sign_method, job_file_id,
+			(SELECT count(*) FROM subtasks s WHERE s.task_id = t.id AND s.status IN (`+sqlList(Rerunnable...)+`))
+			FROM tasks t WHERE id = $1 AND deleted_at IS NULL FOR UPDATE`, id).Scan(&task.Status, &task.SignMethod, &task.JobFileID, &rerunnable)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return NotFound("task %s not found", id)
 		} else if err != nil {
 			return err
 		}
-		if status != TaskCompleted && status != TaskTimedOut {
-			return Conflict("task %s is %s; rerun is for completed or timed-out tasks", id, status)
-		}
-		if fileGone {
-			return Conflict("the task file of task %s has been deleted, so its devices could not download it; create a new task", id)
-		}
-		tag, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'QUEUED', attempt = attempt + 1, progress = 0, status_details = NULL,
-			message = '', queued_at = $2, sent_at = NULL, delivered_at = NULL, started_at = NULL, finished_at = NULL,
-			timeout_at = NULL, notify_id = NULL, updated_at = $2
-			WHERE task_id = $1 AND status IN ('FAILED', 'TIMED_OUT')`, id, now)
-		if err != nil {
+		if err := task.CanRerun(rerunnable); err != nil {
 			return err
 		}
-		if tag.RowsAffected() == 0 {
-			return Conflict("task %s has no failed or timed-out sub-tasks to rerun", id)
+		_, err = tx.Exec(ctx, `UPDATE subtasks SET status = 'QUEUED', attempt = attempt + 1, progress = 0, status_details = NULL,
+			message = '', queued_at = $2, sent_at = NULL, delivered_at = NULL, started_at = NULL, finished_at = NULL,
+			timeout_at = NULL, notify_id = NULL, updated_at = $2
+			WHERE task_id = $1 AND status IN (`+sqlList(Rerunnable...)+`)`, id, now)
+		if err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', finished_at = NULL, started_at = $2, expires_at = $3,
 			rollout_epoch = NULL, rollout_sent = 0, rollout_next_at = $2, updated_at = $2 WHERE id = $1`, id, now, now.Add(TaskExpiry))

@@ -177,3 +177,11 @@ func (t *TargetInput) validate() error {
 	}
 	return nil
 }
+
+// Validate checks the fields of a create request that need no database
+// (the console checks the first step of its form with it); CreateTask
+// checks them again and then the rest.
+func (in TaskInput) Validate(now time.Time) error {
+	_, err := in.validate(now)
+	return err
+}

@@ -52,8 +52,9 @@ func (p *TaskPatch) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// PatchTask changes a task's description or configuration. The rollout rate
-// applies at once; the timeout applies to sub-tasks that
+// PatchTask changes a task's description or configuration (while
+// Task.CanChangeConfig allows it). The rollout rate applies at once; the
+// timeout applies to sub-tasks that
 // have not yet started.
 func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error) {
 	task, err := t.GetTask(ctx, id)
@@ -87,17 +88,18 @@ func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error
 	if len(set) == 0 {
 		return task, nil
 	}
-	statuses := []string{TaskScheduled, TaskInProgress}
-	if len(set) == 1 && p.Description != nil {
-		statuses = TaskStatuses // the description can always be edited
-	}
 	set["updated_at"] = t.now().UTC()
-	res := t.db.Gorm.WithContext(ctx).Model(&Task{}).Where("id = ? AND status IN ? AND deleted_at IS NULL", id, statuses).Updates(set)
+	q := t.db.Gorm.WithContext(ctx).Model(&Task{}).Where("id = ? AND deleted_at IS NULL", id)
+	if p.RolloutPerMinute != nil || p.InProgressTimeoutMinutes != nil {
+		// the condition of Task.CanChangeConfig, checked as the row is written
+		q = q.Where("status IN (" + sqlList(Running...) + ")")
+	}
+	res := q.Updates(set)
 	if res.Error != nil {
 		return nil, fmt.Errorf("models: patch task %s: %w", id, res.Error)
 	}
 	if res.RowsAffected == 0 {
-		return nil, Conflict("task %s is %s; only a scheduled or running task's configuration can change", id, task.Status)
+		return nil, t.refused(ctx, id, (*Task).CanChangeConfig)
 	}
 	return t.GetTask(ctx, id)
 }

@@ -241,7 +241,7 @@ func ConfigView(t *models.Task) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if models.ConfigEditable(t) && can(ctx, models.PermTasksWrite) {
+		if t.CanChangeConfig() == nil && can(ctx, models.PermTasksWrite) {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "<a class=\"btn\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err

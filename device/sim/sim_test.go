@@ -15,7 +15,6 @@ import (
 
 	"fleettasks/device/internal/peer"
 	"fleettasks/device/sim"
-	"fleettasks/internal/testenv"
 	"fleettasks/protocol"
 )
 
@@ -23,7 +22,7 @@ func start(t *testing.T, p *peer.Peer, b sim.Behaviour, devices int, work time.D
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	s, err := sim.Start(ctx, sim.Config{BrokerURL: testenv.MQTTURL(), ProductKey: p.PK, Devices: devices,
+	s, err := sim.Start(ctx, sim.Config{BrokerURL: peer.BrokerURL(), ProductKey: p.PK, Devices: devices,
 		Behaviour: b, Work: work, RequestTimeout: 2 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +95,7 @@ func TestSimBehaviours(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(string(tc.behaviour), func(t *testing.T) {
 			t.Parallel()
-			p := peer.New(t, testenv.Prefix(t))
+			p := peer.New(t, peer.Prefix(t))
 			s := start(t, p, tc.behaviour, 2, 50*time.Millisecond)
 			p.Add("d1", peer.Task{ID: "1", Document: json.RawMessage(`{"v":2}`), File: file})
 			p.Notify("d1", "1", "SENT")
@@ -118,7 +117,7 @@ func TestSimBehaviours(t *testing.T) {
 
 func TestSimTakesListedTasksOneAtATimeOldestFirst(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	p.Add("d1", peer.Task{ID: "a"})
 	p.Add("d1", peer.Task{ID: "b", Status: "IN_PROGRESS"})
 	s := start(t, p, sim.Succeed, 1, 30*time.Millisecond)
@@ -129,7 +128,7 @@ func TestSimTakesListedTasksOneAtATimeOldestFirst(t *testing.T) {
 
 func TestSimCancelStopsWorkAndMovesOn(t *testing.T) {
 	t.Parallel()
-	p := peer.New(t, testenv.Prefix(t))
+	p := peer.New(t, peer.Prefix(t))
 	s := start(t, p, sim.Succeed, 1, 700*time.Millisecond)
 	p.Add("d1", peer.Task{ID: "a"})
 	p.Add("d1", peer.Task{ID: "b"})

@@ -92,7 +92,8 @@ func RedisURL() string {
 	return "redis://127.0.0.1:6379/0"
 }
 
-// MQTTURL is the broker the tests use.
+// MQTTURL is the broker the tests use (device/internal/peer.BrokerURL reads
+// the same variable for the device client's tests).
 func MQTTURL() string {
 	if u := os.Getenv("FLEETTASKS_TEST_MQTT_URL"); u != "" {
 		return u

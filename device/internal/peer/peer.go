@@ -4,7 +4,10 @@
 package peer
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
+	"os"
 	"strconv"
 	"sync"
 	"testing"
@@ -12,9 +15,24 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
-	"fleettasks/internal/testenv"
 	"fleettasks/protocol"
 )
+
+// BrokerURL is the broker the tests use: FLEETTASKS_TEST_MQTT_URL, or a
+// Mosquitto on the default port (the same as the server's tests).
+func BrokerURL() string {
+	if u := os.Getenv("FLEETTASKS_TEST_MQTT_URL"); u != "" {
+		return u
+	}
+	return "tcp://127.0.0.1:1883"
+}
+
+// Prefix returns a product key unique to this test, e.g. "t3f9a0c1e2".
+func Prefix(t testing.TB) string {
+	b := make([]byte, 5)
+	rand.Read(b)
+	return "t" + hex.EncodeToString(b)
+}
 
 // Task is a sub-task in the peer's table.
 type Task struct {
@@ -54,7 +72,7 @@ type Peer struct {
 func New(t testing.TB, pk string) *Peer {
 	t.Helper()
 	p := &Peer{PK: pk, t: t, tasks: map[string][]*Task{}, replies: map[string][]byte{}, drop: map[string]int{}, notifyID: 7000}
-	o := mqtt.NewClientOptions().AddBroker(testenv.MQTTURL()).SetClientID("peer-" + pk).
+	o := mqtt.NewClientOptions().AddBroker(BrokerURL()).SetClientID("peer-" + pk).
 		SetCleanSession(true).SetOrderMatters(false).SetAutoReconnect(true)
 	p.mc = mqtt.NewClient(o)
 	if tok := p.mc.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

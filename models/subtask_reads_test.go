@@ -9,7 +9,7 @@ import (
 	"fleettasks/models"
 )
 
-func TestConsoleReads(t *testing.T) {
+func TestSubtaskReads(t *testing.T) {
 	db, tasks := newTasks(t)
 	pk := testenv.Prefix(t)
 	devices := testenv.SeedDevices(t, db, pk, 3)
@@ -46,29 +46,5 @@ func TestConsoleReads(t *testing.T) {
 		t.Fatal("Validate accepted an empty name")
 	} else if e, _ := models.AsError(err); e.Field != "name" {
 		t.Fatalf("Validate: field %q, want name", e.Field)
-	}
-}
-
-func TestConsoleRules(t *testing.T) {
-	for _, c := range []struct {
-		status        string
-		failed        int64
-		cancel, rerun bool
-	}{
-		{models.TaskScheduled, 0, true, false},
-		{models.TaskInProgress, 3, true, false},
-		{models.TaskCompleted, 0, false, false},
-		{models.TaskCompleted, 2, false, true},
-		{models.TaskTimedOut, 1, false, true},
-		{models.TaskCancelled, 5, false, false},
-	} {
-		task := &models.Task{Status: c.status}
-		s := &models.Statistics{Failed: c.failed}
-		if got := models.CancelBlocked(task) == ""; got != c.cancel {
-			t.Errorf("%s: cancel allowed = %v, want %v", c.status, got, c.cancel)
-		}
-		if got := models.RerunBlocked(task, s) == ""; got != c.rerun {
-			t.Errorf("%s with %d failed: rerun allowed = %v, want %v", c.status, c.failed, got, c.rerun)
-		}
 	}
 }

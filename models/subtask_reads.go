@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -56,12 +55,4 @@ func (t *Tasks) GetSubtask(ctx context.Context, taskID, id ID) (*Subtask, error)
 		return nil, NotFound("sub-task %s of task %s not found", id, taskID)
 	}
 	return &items[0], nil
-}
-
-// Validate checks the fields of a create request that need no database
-// (the console checks the first step of its form with it); CreateTask
-// checks them again and then the rest.
-func (in TaskInput) Validate(now time.Time) error {
-	_, err := in.validate(now)
-	return err
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -21,7 +22,7 @@ type FileTask struct {
 
 // Unfinished reports whether the task may still send the file.
 func (t FileTask) Unfinished() bool {
-	return t.Status == TaskScheduled || t.Status == TaskInProgress
+	return slices.Contains(Running, TaskStatus(t.Status))
 }
 
 // FileUsage is the tasks (not deleted) that use one file, newest first:
