@@ -2,12 +2,12 @@ package workers
 
 import (
 	"context"
-	"fmt"
 	"hash/fnv"
 	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
@@ -59,6 +59,8 @@ type Bridge struct {
 	done    chan struct{}       // closed when Run ends
 	acking  sync.WaitGroup      // acknowledgements waiting for their replies
 	subs    []mqtt.Client
+	ingest  tally       // the ingest sessions' messages not acknowledged yet
+	leaving atomic.Bool // the ingest left the share group: no resubscribing
 	devices *deviceCache
 	limiter *deviceLimiter
 	now     func() time.Time
@@ -99,8 +101,10 @@ var ingestKinds = []string{protocol.KindGet, protocol.KindUpdate, protocol.KindN
 // Run subscribes (shared, QoS 1, manual acknowledgement) on
 // cfg.MQTTIngestConns connections and handles messages until ctx ends.
 func (b *Bridge) Run(ctx context.Context) error {
+	peers := newPeers(b)
+	peers.start(ctx)
 	for k := 0; k < b.cfg.MQTTIngestConns; k++ {
-		opts := mqttOptions(b.cfg.MQTTURL, fmt.Sprintf("%s-in%d", b.cfg.MQTTClientID, k), b.log).
+		opts := mqttOptions(b.cfg.MQTTURL, ingestClientID(b.cfg.MQTTClientID, k), b.log).
 			SetAutoAckDisabled(true).
 			SetOrderMatters(true).
 			SetOnConnectHandler(b.subscribe).
@@ -113,10 +117,12 @@ func (b *Bridge) Run(ctx context.Context) error {
 		}
 		b.subs = append(b.subs, c)
 	}
+	left := false // unsubscribed at shutdown
 	defer func() {
 		for _, c := range b.subs {
 			closeClient(c, b.log)
 		}
+		peers.stop(left && b.ingest.outstanding.Load() == 0)
 	}()
 	// A batch in progress at shutdown finishes with a context that is not
 	// cancelled, for at most shutdownGrace; what is still unhandled then
@@ -142,6 +148,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			left = b.leave(work, peers)
 			close(b.done)
 			wg.Wait()
 			b.acking.Wait()
@@ -188,9 +195,12 @@ func (b *Bridge) drain(ctx, work context.Context, in chan mqtt.Message) {
 
 // subscribe (re)subscribes a connection to the shared ingest filters.
 func (b *Bridge) subscribe(c mqtt.Client) {
+	if b.leaving.Load() {
+		return
+	}
 	filters := map[string]byte{}
-	for _, kind := range ingestKinds {
-		filters[protocol.SharedFilter(b.cfg.MQTTShareGroup, kind)] = 1
+	for _, f := range b.sharedFilters() {
+		filters[f] = 1
 	}
 	tok := c.SubscribeMultiple(filters, b.receive)
 	if err := wait(tok, 10*time.Second); err != nil {
@@ -227,9 +237,14 @@ func (b *Bridge) flush(ctx context.Context) {
 	}
 }
 
-// receive queues a device message for its device's shard (blocking when it
-// is full: the broker then holds back, within its in-flight window).
-func (b *Bridge) receive(_ mqtt.Client, m mqtt.Message) {
+// receive takes a device message of the ingest sessions, counted until
+// it is acknowledged.
+func (b *Bridge) receive(_ mqtt.Client, m mqtt.Message) { b.route(b.ingest.track(m)) }
+
+// route queues a device message for its device's shard (blocking when it
+// is full: the broker then holds back, within its in-flight window); the
+// ingest and takeovers share it.
+func (b *Bridge) route(m mqtt.Message) {
 	topic := m.Topic()
 	device := topic[:strings.LastIndexByte(topic, '/')+1] // /sys/{pk}/{dn}/thing/job/
 	h := fnv.New32a()

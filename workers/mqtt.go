@@ -59,10 +59,14 @@ func wait(tok mqtt.Token, d time.Duration) error {
 // the last publishes and acknowledgements: a reply published, or a device
 // message acknowledged, just before a graceful stop would be lost. An
 // UNSUBSCRIBE round trip first proves they were read, since the broker
-// handles a connection's packets in order.
-func closeClient(c mqtt.Client, log *slog.Logger) {
+// handles a connection's packets in order. It unsubscribes filters, or
+// flushFilter when none are given.
+func closeClient(c mqtt.Client, log *slog.Logger, filters ...string) {
+	if len(filters) == 0 {
+		filters = []string{flushFilter}
+	}
 	if c.IsConnectionOpen() {
-		if err := wait(c.Unsubscribe(flushFilter), 5*time.Second); err != nil {
+		if err := wait(c.Unsubscribe(filters...), 5*time.Second); err != nil {
 			log.Warn("mqtt: close without a final round trip", "err", err)
 		}
 	}
