@@ -32,11 +32,12 @@ func (t *Tasks) DueScheduled(ctx context.Context) ([]ID, error) {
 const unfinishedCount = `(SELECT coalesce(sum(c.n), 0) FROM task_counters c
 	WHERE c.task_id = t.id AND c.status IN ('QUEUED', 'SENT', 'IN_PROGRESS'))`
 
-// CompleteFinished marks COMPLETED every running task whose sub-tasks are
-// all terminal, and returns their ids.
+// CompleteFinished marks COMPLETED every running task whose sub-tasks all
+// exist and are all terminal, and returns their ids.
 func (t *Tasks) CompleteFinished(ctx context.Context) ([]ID, error) {
 	rows, err := t.db.Pool.Query(ctx, `UPDATE tasks t SET status = 'COMPLETED', finished_at = $1, updated_at = $1
-		WHERE t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL AND `+unfinishedCount+` = 0 RETURNING t.id`, t.now().UTC())
+		WHERE t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL AND t.materialize_cursor IS NULL
+		AND `+unfinishedCount+` = 0 RETURNING t.id`, t.now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("models: complete tasks: %w", err)
 	}

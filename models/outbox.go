@@ -154,16 +154,6 @@ func (t *Tasks) ClaimStaleBatches(ctx context.Context, limit int) ([]*NotifyBatc
 	return batches, nil
 }
 
-// OutboxPending reports whether notifies of task id are still to publish.
-func (t *Tasks) OutboxPending(ctx context.Context, id ID) (bool, error) {
-	var pending bool
-	err := t.db.Pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notify_batches WHERE task_id = $1)`, id).Scan(&pending)
-	if err != nil {
-		return false, fmt.Errorf("models: outbox of task %s: %w", id, err)
-	}
-	return pending, nil
-}
-
 // RaiseNotifyIDs makes the notify id counter continue after atLeast (the
 // counter an older version kept elsewhere), so that no device is sent an id
 // it was sent before.

@@ -54,6 +54,10 @@ type Task struct {
 	// in all: sends that came more than a second late because the broker
 	// or the database could not keep up. 0 while the task keeps its rate.
 	RolloutLagSeconds float64 `json:"rolloutLagSeconds"`
+	// Preparing is true while the sub-tasks of a large product's task are
+	// still being created (within seconds of its creation): the statistics
+	// do not count them all yet.
+	Preparing bool `json:"preparing" gorm:"->"`
 }
 
 // Target is who a task is for.

@@ -138,16 +138,25 @@ func (t *Tasks) StopStep(ctx context.Context, id ID, deleted bool, limit int) (i
 	return done, batch, nil
 }
 
+// ErrPurgeWaits is PurgeTask's answer while a deleted task's REMOVED
+// notifies are still in the outbox (they need their sub-tasks) or a chunk
+// of its sub-tasks is still being made: the purge is tried again later.
+var ErrPurgeWaits = errors.New("models: the task's notifies or sub-tasks are still in progress; purged later")
+
 // PurgeTask deletes a deleted task's sub-tasks (up to limit per call) and,
 // once none are left, its counters and the task itself. It returns true
-// when the task is gone; it deletes nothing while the task's REMOVED
-// notifies are still in the outbox.
+// when the task is gone, and ErrPurgeWaits (deleting nothing) while it
+// cannot be purged yet.
 func (t *Tasks) PurgeTask(ctx context.Context, id ID, limit int) (bool, error) {
 	var gone bool
 	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
-		// the REMOVED notifies still to publish need their sub-tasks
-		if pending, err := t.OutboxPending(ctx, id); err != nil || pending {
+		var busy bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM notify_batches WHERE task_id = $1)
+			OR EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND materialize_cursor IS NOT NULL)`, id).Scan(&busy); err != nil {
 			return err
+		}
+		if busy {
+			return ErrPurgeWaits
 		}
 		tag, err := tx.Exec(ctx, `DELETE FROM subtasks WHERE task_id = $1 AND id IN
 			(SELECT id FROM subtasks WHERE task_id = $1 ORDER BY id LIMIT $2)

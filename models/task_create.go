@@ -10,7 +10,9 @@ import (
 )
 
 // CreateTask validates in, resolves its target and creates the task with
-// one QUEUED sub-task per device, all in one transaction.
+// one QUEUED sub-task per device in one transaction; for a product of more
+// than syncSubtasks devices, the sub-tasks of the first ones, the rest
+// following from the workers within seconds (MaterializeStep).
 func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 	now := t.now().UTC()
 	p, err := in.validate(now)
@@ -67,14 +69,22 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 		if err != nil {
 			return fmt.Errorf("models: insert task: %w", err)
 		}
-		n, single, err := insertSubtasks(ctx, tx, id, p.in.Target, now)
+		var n int64
+		var single *string
+		var cursor, until *int64
+		if p.in.Target.Type == TargetProduct {
+			n, cursor, until, err = insertProductSubtasks(ctx, tx, id, p.in.Target.ProductKey, now)
+		} else {
+			n, single, err = insertSubtasks(ctx, tx, id, p.in.Target, now)
+		}
 		if err != nil {
 			return err
 		}
 		if productKey == nil {
 			productKey = single
 		}
-		_, err = tx.Exec(ctx, `UPDATE tasks SET device_count = $2, target_product_key = $3 WHERE id = $1`, id, n, productKey)
+		_, err = tx.Exec(ctx, `UPDATE tasks SET device_count = $2, target_product_key = $3, materialize_cursor = $4, materialize_until = $5
+			WHERE id = $1`, id, n, productKey, cursor, until)
 		return err
 	})
 	if err != nil {
@@ -83,8 +93,8 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 	return t.GetTask(ctx, id)
 }
 
-// insertSubtasks creates the QUEUED sub-tasks of task id for target with
-// one set-based INSERT ... SELECT, and returns how many there are and, when
+// insertSubtasks creates the QUEUED sub-tasks of task id for a group or a
+// device list with one set-based INSERT ... SELECT, and returns how many there are and, when
 // they all belong to one product, its key.
 func insertSubtasks(ctx context.Context, tx pgx.Tx, id ID, target TargetInput, now any) (int64, *string, error) {
 	const insert = `INSERT INTO subtasks (task_id, device_id, product_key, device_name, status, queued_at, updated_at)
@@ -94,16 +104,6 @@ func insertSubtasks(ctx context.Context, tx pgx.Tx, id ID, target TargetInput, n
 		args = []any{id, now}
 	)
 	switch target.Type {
-	case TargetProduct:
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE product_key = $1)`, target.ProductKey).Scan(&exists); err != nil {
-			return 0, nil, err
-		}
-		if !exists {
-			return 0, nil, Unprocessable("target.productKey", "product %q does not exist", target.ProductKey)
-		}
-		sql = insert + `FROM devices d WHERE d.product_key = $3 ORDER BY d.id`
-		args = append(args, target.ProductKey)
 	case TargetGroup:
 		var kind string
 		err := tx.QueryRow(ctx, `SELECT kind FROM groups WHERE id = $1`, target.GroupID).Scan(&kind)
@@ -139,13 +139,56 @@ func insertSubtasks(ctx context.Context, tx pgx.Tx, id ID, target TargetInput, n
 		return 0, nil, fmt.Errorf("models: insert sub-tasks: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		field := "target.productKey"
-		if target.Type == TargetGroup {
-			field = "target.groupId"
-		}
-		return 0, nil, Unprocessable(field, "the %s has no devices; a task needs at least one", strings.ToLower(target.Type))
+		return 0, nil, Unprocessable("target.groupId", "the group has no devices; a task needs at least one")
 	}
 	return tag.RowsAffected(), nil, nil
+}
+
+// syncSubtasks is how many sub-tasks of a product target CreateTask makes
+// itself; materializeChunk how many one MaterializeStep adds.
+const (
+	syncSubtasks     = MaxTaskDevices
+	materializeChunk = 50_000
+)
+
+// insertProductSubtasks creates the QUEUED sub-tasks of task id for the
+// devices of product pk, or of its first syncSubtasks devices when it has more. It
+// returns how many devices the target has and, when sub-tasks remain to be
+// made, the cursor (last device id done) and the newest device id of the
+// target (devices registered later are not part of it).
+func insertProductSubtasks(ctx context.Context, tx pgx.Tx, id ID, pk string, now any) (n int64, cursor, until *int64, err error) {
+	var exists bool
+	var newest *int64
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE product_key = $1),
+		(SELECT count(*) FROM devices WHERE product_key = $1), (SELECT max(id) FROM devices WHERE product_key = $1)`, pk).
+		Scan(&exists, &n, &newest); err != nil {
+		return 0, nil, nil, err
+	}
+	if !exists {
+		return 0, nil, nil, Unprocessable("target.productKey", "product %q does not exist", pk)
+	}
+	if n == 0 {
+		return 0, nil, nil, Unprocessable("target.productKey", "the product has no devices; a task needs at least one")
+	}
+	last, _, err := insertChunk(ctx, tx, id, pk, 0, *newest, syncSubtasks, now)
+	if err != nil || n <= syncSubtasks {
+		return n, nil, nil, err
+	}
+	return n, &last, newest, nil
+}
+
+// insertChunk creates the QUEUED sub-tasks of task id for up to limit
+// devices of product pk with ids in (after, until], in id order, and
+// returns the last device id done and how many it made.
+func insertChunk(ctx context.Context, tx pgx.Tx, id ID, pk string, after, until int64, limit int, now any) (last, made int64, err error) {
+	err = tx.QueryRow(ctx, `WITH made AS (INSERT INTO subtasks (task_id, device_id, product_key, device_name, status, queued_at, updated_at)
+			SELECT $1, d.id, d.product_key, d.device_name, 'QUEUED', $2, $2 FROM devices d
+			WHERE d.product_key = $3 AND d.id > $4 AND d.id <= $5 ORDER BY d.id LIMIT $6 RETURNING device_id)
+		SELECT coalesce(max(device_id), $5), count(*) FROM made`, id, now, pk, after, until, limit).Scan(&last, &made)
+	if err != nil {
+		return 0, 0, fmt.Errorf("models: insert sub-tasks: %w", err)
+	}
+	return last, made, nil
 }
 
 // missingDevices names the first devices of the list that are not registered.

@@ -2,7 +2,6 @@ package workers
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"sync"
 
@@ -23,7 +22,8 @@ type Engine struct {
 
 // Scan (once a second across all workers) starts scheduled tasks whose
 // time has come, publishes the notify batches that dead workers left
-// behind, and makes sure cancelled and deleted tasks are being stopped.
+// behind, and makes sure large tasks' sub-tasks are being made and
+// cancelled and deleted tasks are being stopped.
 func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 	due, err := e.Tasks.DueScheduled(ctx)
 	if err != nil {
@@ -36,6 +36,15 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 	}
 	if _, err := e.Outbox.Recover(ctx); err != nil {
 		return err
+	}
+	preparing, err := e.Tasks.Preparing(ctx)
+	if err != nil {
+		return err
+	}
+	for _, id := range preparing {
+		if err := enqueue(ctx, e.Client, NewMaterializeTask(id)); err != nil {
+			return err
+		}
 	}
 	cancelled, deleted, err := e.Tasks.Stopping(ctx)
 	if err != nil {
@@ -52,6 +61,21 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 		}
 	}
 	return nil
+}
+
+// Materialize creates the rest of a large task's sub-tasks, a chunk per
+// transaction (see models.Tasks.MaterializeStep).
+func (e *Engine) Materialize(ctx context.Context, t *asynq.Task) error {
+	p, err := readPayload(t)
+	if err != nil {
+		return err
+	}
+	for {
+		more, err := e.Tasks.MaterializeStep(ctx, p.TaskID)
+		if err != nil || !more {
+			return err
+		}
+	}
 }
 
 // stopBatch is how many sub-tasks one stop transaction handles.
@@ -83,15 +107,10 @@ func (e *Engine) Stop(ctx context.Context, t *asynq.Task) error {
 	}
 	published.Wait()
 	for p.Deleted {
+		// ErrPurgeWaits: tried again (asynq retry, and the scan)
 		gone, err := e.Tasks.PurgeTask(ctx, p.TaskID, 20_000)
 		if err != nil || gone {
 			return err
-		}
-		if pending, err := e.Tasks.OutboxPending(ctx, p.TaskID); err != nil || pending {
-			if err == nil {
-				err = fmt.Errorf("workers: task %s: REMOVED notifies still to publish", p.TaskID)
-			}
-			return err // tried again (asynq retry, and the scan)
 		}
 	}
 	return nil

@@ -55,6 +55,7 @@ func Run(ctx context.Context, d Deps) error {
 	mux.HandleFunc(TypeRolloutScan, engine.Scan)
 	mux.HandleFunc(TypeTaskStop, engine.Stop)
 	mux.HandleFunc(TypeSweep, engine.Sweep)
+	mux.HandleFunc(TypeMaterialize, engine.Materialize)
 	mux.Handle(TypeLogMaintain, &LogMaintainer{
 		DB: d.DB, Log: d.Log, Now: time.Now,
 		Retention: time.Duration(d.Config.LogRetentionDay) * 24 * time.Hour,

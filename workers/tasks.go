@@ -15,9 +15,10 @@ import (
 
 // asynq task types of the engine.
 const (
-	TypeRolloutScan = "rollout:scan" // every second: scheduled starts, stale notify batches, stops
-	TypeTaskStop    = "task:stop"    // cancel or remove a task's unfinished sub-tasks
-	TypeSweep       = "task:sweep"   // every second: timeouts, 7-day expiry, completion
+	TypeRolloutScan = "rollout:scan"     // every second: scheduled starts, stale notify batches, stops
+	TypeTaskStop    = "task:stop"        // cancel or remove a task's unfinished sub-tasks
+	TypeSweep       = "task:sweep"       // every second: timeouts, 7-day expiry, completion
+	TypeMaterialize = "task:materialize" // create the rest of a large task's sub-tasks
 )
 
 // taskPayload names one task.
@@ -30,6 +31,12 @@ type taskPayload struct {
 func NewTaskStopTask(id models.ID, deleted bool) *asynq.Task {
 	b, _ := json.Marshal(taskPayload{TaskID: id, Deleted: deleted})
 	return asynq.NewTask(TypeTaskStop, b, asynq.TaskID("stop:"+id.String()), asynq.Timeout(5*time.Minute))
+}
+
+// NewMaterializeTask creates the rest of task id's sub-tasks.
+func NewMaterializeTask(id models.ID) *asynq.Task {
+	b, _ := json.Marshal(taskPayload{TaskID: id})
+	return asynq.NewTask(TypeMaterialize, b, asynq.TaskID("materialize:"+id.String()), asynq.Timeout(10*time.Minute))
 }
 
 func readPayload(t *asynq.Task) (taskPayload, error) {
