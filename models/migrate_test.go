@@ -86,3 +86,20 @@ func TestMessagePartitions(t *testing.T) {
 		t.Fatalf("%d rows kept, want 2", n)
 	}
 }
+
+// Processes starting together create the same partitions at the same time
+// without an "already exists" error.
+func TestMessagePartitionsConcurrently(t *testing.T) {
+	t.Parallel()
+	db := testenv.DB(t)
+	now := time.Date(2027, 5, 1, 12, 0, 0, 0, time.UTC)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() { errs <- db.EnsureMessagePartitions(context.Background(), now, 14) }()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

@@ -16,17 +16,27 @@ const partitionPrefix = "device_messages_"
 // from today to days ahead. It is cheap and idempotent.
 func (db *DB) EnsureMessagePartitions(ctx context.Context, now time.Time, days int) error {
 	day := now.UTC().Truncate(24 * time.Hour)
-	for i := 0; i <= days; i++ {
-		from := day.AddDate(0, 0, i)
-		name := partitionPrefix + from.Format("20060102")
-		sql := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF device_messages FOR VALUES FROM ('%s') TO ('%s')`,
-			pgx.Identifier{name}.Sanitize(), from.Format(time.RFC3339), from.AddDate(0, 0, 1).Format(time.RFC3339))
-		if _, err := db.Pool.Exec(ctx, sql); err != nil {
-			return fmt.Errorf("models: create partition %s: %w", name, err)
+	// processes starting together would race on CREATE TABLE IF NOT
+	// EXISTS ("already exists"): one at a time
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, partitionLock); err != nil {
+			return fmt.Errorf("models: partitions lock: %w", err)
 		}
-	}
-	return nil
+		for i := 0; i <= days; i++ {
+			from := day.AddDate(0, 0, i)
+			name := partitionPrefix + from.Format("20060102")
+			sql := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s PARTITION OF device_messages FOR VALUES FROM ('%s') TO ('%s')`,
+				pgx.Identifier{name}.Sanitize(), from.Format(time.RFC3339), from.AddDate(0, 0, 1).Format(time.RFC3339))
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return fmt.Errorf("models: create partition %s: %w", name, err)
+			}
+		}
+		return nil
+	})
 }
+
+// partitionLock is the advisory lock of partition maintenance.
+const partitionLock = int64(0x7061) << 48
 
 // DropMessagePartitions drops the daily partitions that end at or before
 // cutoff (retention) and returns their names. Old rows in the default
