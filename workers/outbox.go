@@ -6,13 +6,16 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/semaphore"
+
 	"fleettasks/models"
 )
 
-// maxBatchesInFlight bounds the notify batches one process publishes at
-// once; a rollout step or a stop waits for a slot, so a slow broker slows
-// the rollouts (which then report their lag) instead of piling up memory.
-const maxBatchesInFlight = 16
+// maxNoticesInFlight bounds the notifies one process has published and not
+// yet settled: a rollout step or a stop waits for room, so a slow broker
+// slows the rollouts (which then report their lag) instead of piling up
+// notifies that could not be acknowledged within publishWait.
+const maxNoticesInFlight = 20_000
 
 // Outbox publishes the notify batches the models layer recorded, after
 // their commit, and settles them. It is the one place that turns a
@@ -22,23 +25,24 @@ type Outbox struct {
 	tasks *models.Tasks
 	pub   *Publisher
 	log   *slog.Logger
-	slots chan struct{}
+	room  *semaphore.Weighted // of maxNoticesInFlight
 	wg    sync.WaitGroup
 }
 
 // NewOutbox returns an outbox publishing with pub.
 func NewOutbox(tasks *models.Tasks, pub *Publisher, log *slog.Logger) *Outbox {
-	return &Outbox{tasks: tasks, pub: pub, log: log, slots: make(chan struct{}, maxBatchesInFlight)}
+	return &Outbox{tasks: tasks, pub: pub, log: log, room: semaphore.NewWeighted(maxNoticesInFlight)}
 }
 
-// Send publishes b in the background once a slot is free (it waits for
-// one); done, when not nil, is called once b is settled.
+// Send publishes b in the background once there is room for its notifies
+// (it waits for it); done, when not nil, is called once b is settled.
 func (o *Outbox) Send(b *models.NotifyBatch, done func()) {
-	o.slots <- struct{}{}
+	weight := int64(min(max(len(b.Notices), 1), maxNoticesInFlight))
+	o.room.Acquire(context.Background(), weight)
 	o.wg.Add(1)
 	go func() {
 		defer func() {
-			<-o.slots
+			o.room.Release(weight)
 			o.wg.Done()
 			if done != nil {
 				done()
