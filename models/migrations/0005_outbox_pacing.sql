@@ -9,7 +9,9 @@ ALTER TABLE tasks
     ADD COLUMN rollout_next_at timestamptz DEFAULT now(),
     ADD COLUMN rollout_lag_seconds double precision NOT NULL DEFAULT 0;
 UPDATE tasks SET rollout_next_at = NULL WHERE status <> 'IN_PROGRESS' OR deleted_at IS NOT NULL;
-CREATE INDEX tasks_rollout_next_idx ON tasks (rollout_next_at) WHERE rollout_next_at IS NOT NULL;
+-- only running tasks are in the index, however many have finished
+CREATE INDEX tasks_rollout_next_idx ON tasks (rollout_next_at)
+    WHERE rollout_next_at IS NOT NULL AND status = 'IN_PROGRESS' AND deleted_at IS NULL;
 
 -- The outbox: every change a device must hear of (SENT, CANCELLED,
 -- REMOVED) is recorded here in the transaction that makes it and published
