@@ -14,7 +14,7 @@ import (
 type NotifyBatch struct {
 	ID      int64
 	TaskID  ID
-	Status  string // SENT, CANCELLED or REMOVED: what the devices are told
+	Status  SubStatus // SENT, CANCELLED or REMOVED: what the devices are told
 	Notices []Notice
 }
 
@@ -39,7 +39,7 @@ func (f noticeFileRow) notice() *NoticeFile {
 
 // collectNotices reads (id, device_id, product_key, device_name, notify_id)
 // rows as notices of one status.
-func collectNotices(rows pgx.Rows, status string, qos byte, doc []byte, file *NoticeFile) ([]Notice, error) {
+func collectNotices(rows pgx.Rows, status SubStatus, qos byte, doc []byte, file *NoticeFile) ([]Notice, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
 		x := Notice{Status: status, QoS: qos}
 		if status == SubSent {
@@ -51,7 +51,7 @@ func collectNotices(rows pgx.Rows, status string, qos byte, doc []byte, file *No
 }
 
 // recordBatch records notices in the outbox, leased to the caller.
-func (t *Tasks) recordBatch(ctx context.Context, tx pgx.Tx, task ID, status string, notices []Notice, now time.Time) (*NotifyBatch, error) {
+func (t *Tasks) recordBatch(ctx context.Context, tx pgx.Tx, task ID, status SubStatus, notices []Notice, now time.Time) (*NotifyBatch, error) {
 	ids := make([]int64, len(notices))
 	for i, n := range notices {
 		ids[i] = int64(n.SubtaskID)

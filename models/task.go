@@ -33,7 +33,7 @@ type Task struct {
 	Name                     string     `json:"name"`
 	Type                     string     `json:"type"`
 	Description              string     `json:"description"`
-	Status                   string     `json:"status"`
+	Status                   TaskStatus `json:"status"`
 	Target                   Target     `json:"target" gorm:"embedded;embeddedPrefix:target_"`
 	DeviceCount              int        `json:"-"`
 	JobDocument              RawJSON    `json:"jobDocument"`
@@ -75,7 +75,7 @@ type JobFile struct {
 
 // Finished reports whether the task has reached an end state.
 func (t *Task) Finished() bool {
-	return !slices.Contains(Running, TaskStatus(t.Status))
+	return !slices.Contains(Running, t.Status)
 }
 
 // Task-level limits (docs/api.md).

@@ -35,7 +35,7 @@ func byID(d *goquery.Document, id string) *goquery.Selection {
 func TestTaskSummaryPollsOnlyWhileRunning(t *testing.T) {
 	stats := &models.Statistics{Total: 4, Succeeded: 2, Failed: 1, InProgress: 1}
 	for _, c := range []struct {
-		status string
+		status models.TaskStatus
 		polls  bool
 	}{{models.TaskScheduled, true}, {models.TaskInProgress, true}, {models.TaskCompleted, false}, {models.TaskCancelled, false}} {
 		d := doc(t, views.TaskSummary(&models.Task{ID: 7, Status: c.status}, stats))

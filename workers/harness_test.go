@@ -150,8 +150,8 @@ func (s *stack) stats(id models.ID) models.Statistics {
 	return *st
 }
 
-func (s *stack) taskStatus(id models.ID) string {
-	var st string
+func (s *stack) taskStatus(id models.ID) models.TaskStatus {
+	var st models.TaskStatus
 	if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT status FROM tasks WHERE id = $1`, id).Scan(&st); err != nil {
 		s.t.Fatal(err)
 	}
