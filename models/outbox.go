@@ -58,7 +58,7 @@ func (t *Tasks) recordBatch(ctx context.Context, tx pgx.Tx, task ID, status SubS
 	}
 	b := &NotifyBatch{TaskID: task, Status: status, Notices: notices}
 	err := tx.QueryRow(ctx, `INSERT INTO notify_batches (task_id, subtask_ids, status, created_at, lease_until)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, task, ids, status, now, now.Add(t.outboxLease)).Scan(&b.ID)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, task, ids, status, now, now.Add(DefaultOutboxLease)).Scan(&b.ID)
 	return b, err
 }
 
@@ -117,7 +117,7 @@ func (t *Tasks) ClaimStaleBatches(ctx context.Context, limit int) ([]*NotifyBatc
 	now := t.now().UTC()
 	rows, err := t.db.Pool.Query(ctx, `UPDATE notify_batches nb SET lease_until = $2
 		FROM (SELECT id FROM notify_batches WHERE lease_until < $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
-		WHERE nb.id = c.id RETURNING nb.id, nb.task_id, nb.status`, now, now.Add(t.outboxLease), limit)
+		WHERE nb.id = c.id RETURNING nb.id, nb.task_id, nb.status`, now, now.Add(DefaultOutboxLease), limit)
 	if err != nil {
 		return nil, fmt.Errorf("models: claim notify batches: %w", err)
 	}
