@@ -68,8 +68,8 @@ func multipartBody(t *testing.T, parts ...formPart) (*bytes.Buffer, string) {
 }
 
 // newFileServer is a test server whose files service is at hand.
-func newFileServer(t *testing.T) *testServer {
-	return newTestServer(t)
+func newFileServer(t *testing.T, opts ...models.FilesOption) *testServer {
+	return newTestServer(t, opts...)
 }
 
 // fetch runs req and returns the response with its body read.
@@ -175,8 +175,7 @@ func TestUploadAccepted(t *testing.T) {
 }
 
 func TestUploadRejected(t *testing.T) {
-	s := newFileServer(t)
-	s.Deps.Files.SetMaxFirmwareSize(100_000) // above 64 KB: a rule is checked once its kind is known
+	s := newFileServer(t, models.WithMaxFirmwareSize(100_000)) // above 64 KB: a rule is checked once its kind is known
 	bigRule := []byte(`{"a":"` + strings.Repeat("x", models.MaxRuleSize) + `"}`)
 	notMultipart := httptest.NewRequest(http.MethodPost, "/api/v1/files", strings.NewReader(`{"kind":"rule"}`))
 	notMultipart.Header.Set("Content-Type", "application/json")

@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,19 +16,6 @@ import (
 	"fleettasks/handlers"
 	"fleettasks/models"
 )
-
-// clock is a settable time for the accounts service.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // signInForm posts the sign-in form as a browser with a CSRF cookie does.
 func (s *testServer) signInForm(email, password, next string) *http.Response {
@@ -131,22 +117,20 @@ func TestSignIn(t *testing.T) {
 // after sign-in however busy; the user is sent to sign in again.
 func TestSessionExpiry(t *testing.T) {
 	s := newTestServer(t)
-	clk := &clock{now: time.Now()}
-	s.Deps.Accounts.SetClock(clk.Now)
 	s.As = s.user(models.RoleOperator)
 	open := func() bool {
 		resp, _ := s.page("GET", "/tasks", nil, false)
 		return resp.StatusCode == http.StatusOK
 	}
-	clk.Add(29 * time.Minute)
+	s.clock.Add(29 * time.Minute)
 	if !open() {
 		t.Fatal("a session used after 29 minutes has expired")
 	}
-	clk.Add(29 * time.Minute) // 58 minutes after sign-in, 29 after last use
+	s.clock.Add(29 * time.Minute) // 58 minutes after sign-in, 29 after last use
 	if !open() {
 		t.Fatal("idle time is counted from sign-in, not from the last use")
 	}
-	clk.Add(31 * time.Minute)
+	s.clock.Add(31 * time.Minute)
 	resp, _ := s.page("GET", "/tasks", nil, false)
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/login?next=%2Ftasks" {
 		t.Fatalf("after 31 idle minutes: %d %s", resp.StatusCode, resp.Header.Get("Location"))
@@ -158,12 +142,12 @@ func TestSessionExpiry(t *testing.T) {
 	// absolute: busy all day, still ends at 12 hours
 	s.As = s.user(models.RoleOperator)
 	for elapsed := time.Duration(0); elapsed < 12*time.Hour-20*time.Minute; elapsed += 20 * time.Minute {
-		clk.Add(20 * time.Minute)
+		s.clock.Add(20 * time.Minute)
 		if !open() {
 			t.Fatalf("a busy session ended after %s", elapsed+20*time.Minute)
 		}
 	}
-	clk.Add(20 * time.Minute)
+	s.clock.Add(20 * time.Minute)
 	if open() {
 		t.Fatal("a session outlived its 12 hours")
 	}
@@ -174,8 +158,6 @@ func TestSessionExpiry(t *testing.T) {
 // answer says how long to wait.
 func TestLoginThrottle(t *testing.T) {
 	s := newTestServer(t)
-	clk := &clock{now: time.Now()}
-	s.Deps.Accounts.SetClock(clk.Now)
 	victim := s.As.User.Email
 	s.As = nil
 	for i := 0; i < 5; i++ {
@@ -188,7 +170,7 @@ func TestLoginThrottle(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || sessionOf(resp) != nil || !strings.Contains(body, "too many failed sign-ins for this account; try again in 15 minutes") {
 		t.Fatalf("sixth attempt with the right password: %d %s", resp.StatusCode, snippet([]byte(body)))
 	}
-	clk.Add(15*time.Minute + time.Second)
+	s.clock.Add(15*time.Minute + time.Second)
 	if resp := s.signInForm(victim, testPassword, ""); resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("after 15 minutes: %d", resp.StatusCode)
 	}

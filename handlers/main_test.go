@@ -22,12 +22,14 @@ import (
 )
 
 // testServer is a full app on this test's own database and data directory.
-// Its requests are sent as As (an admin unless a test changes it).
+// Its requests are sent as As (an admin unless a test changes it); its
+// accounts service runs on clock.
 type testServer struct {
-	App  *fiber.App
-	Deps handlers.Deps
-	As   *creds
-	t    *testing.T
+	App   *fiber.App
+	Deps  handlers.Deps
+	As    *creds
+	t     *testing.T
+	clock *testenv.Clock
 }
 
 // creds are a user's ways in: a console session, an API token and a CSRF
@@ -39,7 +41,8 @@ type creds struct {
 	CSRF    string
 }
 
-func newTestServer(t *testing.T) *testServer {
+// newTestServer builds a test server; opts configure its file service.
+func newTestServer(t *testing.T, opts ...models.FilesOption) *testServer {
 	t.Helper()
 	t.Parallel()
 	db := testenv.DB(t)
@@ -50,9 +53,9 @@ func newTestServer(t *testing.T) *testServer {
 	if err := cfg.EnsureSecret(); err != nil {
 		t.Fatal(err)
 	}
-	files := models.NewFiles(db, cfg.DataDir, cfg.Secret, cfg.PublicURL)
-	acc := models.NewAccounts(db)
-	acc.SetPasswordCost(bcrypt.MinCost)
+	files := models.NewFiles(db, cfg.DataDir, cfg.Secret, cfg.PublicURL, opts...)
+	clock := &testenv.Clock{}
+	acc := models.NewAccounts(db, models.WithAccountClock(clock.Now), models.WithPasswordCost(bcrypt.MinCost))
 	rdb := redis.NewClient(testenv.RedisOptions(t))
 	t.Cleanup(func() { rdb.Close() })
 	d := handlers.Deps{
@@ -65,7 +68,7 @@ func newTestServer(t *testing.T) *testServer {
 		Audit:    models.NewAudit(db),
 		Redis:    rdb,
 	}
-	s := &testServer{App: handlers.New(d), Deps: d, t: t}
+	s := &testServer{App: handlers.New(d), Deps: d, t: t, clock: clock}
 	s.As = s.user(models.RoleAdmin)
 	return s
 }

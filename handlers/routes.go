@@ -108,8 +108,8 @@ func routes(app *fiber.App, d Deps) {
 	api.get("/audit", admin, au.listAudit)
 
 	// --- console: a session cookie and a CSRF token ---
-	csrf := csrfProtection(d.Redis, d.Config.PublicURL, d.Accounts.MaxAge)
-	in := &signIn{acc: d.Accounts, guard: g, publicURL: d.Config.PublicURL, maxAge: d.Accounts.MaxAge}
+	csrf := csrfProtection(d.Redis, d.Config.PublicURL, d.Accounts.MaxAge())
+	in := &signIn{acc: d.Accounts, guard: g, publicURL: d.Config.PublicURL, maxAge: d.Accounts.MaxAge()}
 	app.Get("/login", csrf, in.form)
 	app.Post("/login", limitBody(smallBody), csrf, in.login)
 	app.Post("/logout", limitBody(smallBody), sessionAuth(d.Accounts), csrf, in.logout)

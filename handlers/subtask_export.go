@@ -45,7 +45,7 @@ func (h *console) subtaskExport(c *fiber.Ctx) error {
 				break
 			}
 			for _, s := range list.Items {
-				cw.Write([]string{s.ID.String(), s.ProductKey, s.DeviceName, s.Status, strconv.Itoa(s.Progress),
+				cw.Write([]string{s.ID.String(), s.ProductKey, s.DeviceName, string(s.Status), strconv.Itoa(s.Progress),
 					strconv.Itoa(s.Attempt), s.Message, string(s.StatusDetails), csvTime(&s.QueuedAt), csvTime(s.SentAt),
 					csvTime(s.StartedAt), csvTime(s.FinishedAt), csvTime(&s.UpdatedAt)})
 			}

@@ -52,7 +52,7 @@ func (h *console) subtaskPage(c *fiber.Ctx, id models.ID) (views.SubtaskList, er
 	if err != nil {
 		return views.SubtaskList{}, err
 	}
-	d := views.SubtaskList{TaskID: id, Items: list.Items, Status: strings.Join(f.Statuses, ","), Q: f.Q, After: f.After, Total: list.Total}
+	d := views.SubtaskList{TaskID: id, Items: list.Items, Status: models.JoinStatuses(f.Statuses, ","), Q: f.Q, After: f.After, Total: list.Total}
 	if len(d.Items) > subtaskPageSize {
 		d.Items = d.Items[:subtaskPageSize]
 		d.Next = d.Items[subtaskPageSize-1].ID

@@ -14,9 +14,7 @@ import (
 
 func newAccounts(t *testing.T) *models.Accounts {
 	t.Parallel()
-	a := models.NewAccounts(testenv.DB(t))
-	a.SetPasswordCost(bcrypt.MinCost)
-	return a
+	return models.NewAccounts(testenv.DB(t), models.WithPasswordCost(bcrypt.MinCost))
 }
 
 func TestCreateUserValidation(t *testing.T) {

@@ -17,7 +17,7 @@ import (
 type DeviceUpdate struct {
 	DeviceID ID
 	TaskID   string // the wire taskId: a sub-task id
-	Status   string
+	Status   SubStatus
 	Progress *int
 	Details  json.RawMessage // compact JSON object, or empty
 }
@@ -26,7 +26,7 @@ type DeviceUpdate struct {
 // 404 (no such sub-task for this device), or 409 with the current status.
 type UpdateResult struct {
 	Code    int
-	Status  string
+	Status  SubStatus
 	Message string
 }
 
@@ -34,7 +34,7 @@ type UpdateResult struct {
 // built from the state machine: (v.status = X AND s.status IN (...)) OR ...
 func deviceTransitionSQL() string {
 	var parts []string
-	for _, to := range []string{SubInProgress, SubSucceeded, SubFailed, SubRejected} {
+	for _, to := range []SubStatus{SubInProgress, SubSucceeded, SubFailed, SubRejected} {
 		parts = append(parts, fmt.Sprintf("(v.status = '%s' AND s.status IN (%s))", to, sqlList(DeviceFrom(to)...)))
 	}
 	return "(" + strings.Join(parts, " OR ") + ")"
@@ -110,13 +110,13 @@ func (t *Tasks) ApplyUpdates(ctx context.Context, ups []DeviceUpdate) ([]UpdateR
 	return res, nil
 }
 
-func applyRound(ctx context.Context, tx pgx.Tx, now time.Time, unit time.Duration, ups []DeviceUpdate, ids []int64, round []int) (map[int]string, error) {
+func applyRound(ctx context.Context, tx pgx.Tx, now time.Time, unit time.Duration, ups []DeviceUpdate, ids []int64, round []int) (map[int]SubStatus, error) {
 	n := len(round)
 	ords, sids, devs := make([]int32, n), make([]int64, n), make([]int64, n)
 	statuses, progress, details := make([]string, n), make([]*int32, n), make([]*string, n)
 	for j, i := range round {
 		u := ups[i]
-		ords[j], sids[j], devs[j], statuses[j] = int32(i), ids[i], int64(u.DeviceID), u.Status
+		ords[j], sids[j], devs[j], statuses[j] = int32(i), ids[i], int64(u.DeviceID), string(u.Status)
 		if u.Progress != nil {
 			p := int32(*u.Progress)
 			progress[j] = &p
@@ -130,9 +130,9 @@ func applyRound(ctx context.Context, tx pgx.Tx, now time.Time, unit time.Duratio
 	if err != nil {
 		return nil, err
 	}
-	applied := map[int]string{}
+	applied := map[int]SubStatus{}
 	var ord int32
-	var status string
+	var status SubStatus
 	_, err = pgx.ForEachRow(rows, []any{&ord, &status}, func() error {
 		applied[int(ord)] = status
 		return nil
@@ -157,12 +157,13 @@ func explainRefused(ctx context.Context, tx pgx.Tx, ups []DeviceUpdate, ids []in
 		return err
 	}
 	type key struct{ dev, id int64 }
-	current := map[key]string{}
+	current := map[key]SubStatus{}
 	var dev, id int64
-	var sub, task string
+	var sub SubStatus
+	var task TaskStatus
 	if _, err := pgx.ForEachRow(rows, []any{&dev, &id, &sub, &task}, func() error {
 		if !Terminal(sub) && task != TaskInProgress {
-			sub = task // the task was cancelled or timed out; its sub-tasks follow
+			sub = SubStatus(task) // the task was cancelled or timed out; its sub-tasks follow
 		}
 		current[key{dev, id}] = sub
 		return nil
@@ -175,7 +176,7 @@ func explainRefused(ctx context.Context, tx pgx.Tx, ups []DeviceUpdate, ids []in
 		case !ok:
 			res[i] = UpdateResult{Code: protocol.CodeNotFound, Message: "no such task for this device"}
 		case Terminal(s):
-			res[i] = UpdateResult{Code: protocol.CodeConflict, Status: s, Message: "execution has ceased: the task is " + s}
+			res[i] = UpdateResult{Code: protocol.CodeConflict, Status: s, Message: "execution has ceased: the task is " + string(s)}
 		default:
 			res[i] = UpdateResult{Code: protocol.CodeConflict, Status: s, Message: fmt.Sprintf("%s is not allowed from %s", ups[i].Status, s)}
 		}

@@ -14,7 +14,7 @@ import (
 // a $list item or a full detail with a fresh file URL.
 type Executable struct {
 	ID            ID
-	Status        string
+	Status        SubStatus
 	Progress      int
 	StatusDetails RawJSON
 	Document      RawJSON

@@ -86,16 +86,25 @@ type Files struct {
 	maxFirmware int64
 }
 
-// NewFiles returns the file service storing under dir; signed URLs are
-// built on publicURL and signed with secret.
-func NewFiles(db *DB, dir string, secret []byte, publicURL string) *Files {
-	return &Files{db: db, dir: dir, secret: secret, publicURL: strings.TrimRight(publicURL, "/"),
-		now: time.Now, maxFirmware: MaxFirmwareSize}
+// FilesOption configures a Files.
+type FilesOption func(*Files)
+
+// WithMaxFirmwareSize is the firmware size limit; MaxFirmwareSize unless
+// given (tests exercise the limit with small bodies).
+func WithMaxFirmwareSize(n int64) FilesOption {
+	return func(f *Files) { f.maxFirmware = n }
 }
 
-// SetMaxFirmwareSize lowers (or raises) the firmware size limit; tests use
-// it to exercise the limit with small bodies.
-func (f *Files) SetMaxFirmwareSize(n int64) { f.maxFirmware = n }
+// NewFiles returns the file service storing under dir; signed URLs are
+// built on publicURL and signed with secret.
+func NewFiles(db *DB, dir string, secret []byte, publicURL string, opts ...FilesOption) *Files {
+	f := &Files{db: db, dir: dir, secret: secret, publicURL: strings.TrimRight(publicURL, "/"),
+		now: time.Now, maxFirmware: MaxFirmwareSize}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
 
 // Limit is the largest file accepted for kind; an unknown kind (not yet
 // read from the form) gets the largest limit, checked again once known.

@@ -176,8 +176,7 @@ func TestFileList(t *testing.T) {
 func TestFileReceiveLimit(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	files := models.NewFiles(nil, dir, nil, "")
-	files.SetMaxFirmwareSize(100)
+	files := models.NewFiles(nil, dir, nil, "", models.WithMaxFirmwareSize(100))
 	_, err := files.Receive("fw.bin", bytes.NewReader(make([]byte, 101)), files.Limit(models.FileFirmware))
 	if e, ok := models.AsError(err); !ok || e.Kind != models.KindTooLarge || e.Field != "file" {
 		t.Errorf("Receive of 101 bytes with a limit of 100 = %v, want 413 on file", err)

@@ -16,13 +16,13 @@ import (
 type FileTask struct {
 	TaskID ID
 	Name   string
-	Status string
+	Status TaskStatus
 	Use    string
 }
 
 // Unfinished reports whether the task may still send the file.
 func (t FileTask) Unfinished() bool {
-	return slices.Contains(Running, TaskStatus(t.Status))
+	return slices.Contains(Running, t.Status)
 }
 
 // FileUsage is the tasks (not deleted) that use one file, newest first:

@@ -28,9 +28,9 @@ func (t *Tasks) DueScheduled(ctx context.Context) ([]ID, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[ID])
 }
 
-// unfinishedCount is the SQL for a task's QUEUED + SENT + IN_PROGRESS count.
-const unfinishedCount = `(SELECT coalesce(sum(c.n), 0) FROM task_counters c
-	WHERE c.task_id = t.id AND c.status IN ('QUEUED', 'SENT', 'IN_PROGRESS'))`
+// unfinishedCount is the SQL for how many of a task's sub-tasks are Unfinished.
+var unfinishedCount = `(SELECT coalesce(sum(c.n), 0) FROM task_counters c
+	WHERE c.task_id = t.id AND c.status IN (` + sqlList(Unfinished...) + `))`
 
 // CompleteFinished marks COMPLETED every running task whose sub-tasks all
 // exist and are all terminal, and returns their ids.
@@ -75,7 +75,7 @@ func (t *Tasks) ExpireTasks(ctx context.Context) ([]ID, error) {
 		}
 		_, err = tx.Exec(ctx, `UPDATE subtasks SET status = 'TIMED_OUT', finished_at = $1, updated_at = $1,
 			message = 'timed out: the task did not finish within 7 days of its start'
-			WHERE task_id = ANY($2) AND status IN ('QUEUED', 'SENT', 'IN_PROGRESS')`, now, expired)
+			WHERE task_id = ANY($2) AND status IN (`+sqlList(Unfinished...)+`)`, now, expired)
 		return err
 	})
 	if err != nil {

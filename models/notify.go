@@ -10,7 +10,7 @@ type Notice struct {
 	DeviceID   ID
 	ProductKey string
 	DeviceName string
-	Status     string
+	Status     SubStatus
 	QoS        byte
 	Document   json.RawMessage // SENT only
 	File       *NoticeFile     // SENT only, when the task has a file

@@ -14,7 +14,7 @@ import (
 type NotifyBatch struct {
 	ID      int64
 	TaskID  ID
-	Status  string // SENT, CANCELLED or REMOVED: what the devices are told
+	Status  SubStatus // SENT, CANCELLED or REMOVED: what the devices are told
 	Notices []Notice
 }
 
@@ -39,7 +39,7 @@ func (f noticeFileRow) notice() *NoticeFile {
 
 // collectNotices reads (id, device_id, product_key, device_name, notify_id)
 // rows as notices of one status.
-func collectNotices(rows pgx.Rows, status string, qos byte, doc []byte, file *NoticeFile) ([]Notice, error) {
+func collectNotices(rows pgx.Rows, status SubStatus, qos byte, doc []byte, file *NoticeFile) ([]Notice, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Notice, error) {
 		x := Notice{Status: status, QoS: qos}
 		if status == SubSent {
@@ -51,14 +51,14 @@ func collectNotices(rows pgx.Rows, status string, qos byte, doc []byte, file *No
 }
 
 // recordBatch records notices in the outbox, leased to the caller.
-func (t *Tasks) recordBatch(ctx context.Context, tx pgx.Tx, task ID, status string, notices []Notice, now time.Time) (*NotifyBatch, error) {
+func (t *Tasks) recordBatch(ctx context.Context, tx pgx.Tx, task ID, status SubStatus, notices []Notice, now time.Time) (*NotifyBatch, error) {
 	ids := make([]int64, len(notices))
 	for i, n := range notices {
 		ids[i] = int64(n.SubtaskID)
 	}
 	b := &NotifyBatch{TaskID: task, Status: status, Notices: notices}
 	err := tx.QueryRow(ctx, `INSERT INTO notify_batches (task_id, subtask_ids, status, created_at, lease_until)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, task, ids, status, now, now.Add(t.outboxLease)).Scan(&b.ID)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, task, ids, status, now, now.Add(DefaultOutboxLease)).Scan(&b.ID)
 	return b, err
 }
 
@@ -117,7 +117,7 @@ func (t *Tasks) ClaimStaleBatches(ctx context.Context, limit int) ([]*NotifyBatc
 	now := t.now().UTC()
 	rows, err := t.db.Pool.Query(ctx, `UPDATE notify_batches nb SET lease_until = $2
 		FROM (SELECT id FROM notify_batches WHERE lease_until < $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED) c
-		WHERE nb.id = c.id RETURNING nb.id, nb.task_id, nb.status`, now, now.Add(t.outboxLease), limit)
+		WHERE nb.id = c.id RETURNING nb.id, nb.task_id, nb.status`, now, now.Add(DefaultOutboxLease), limit)
 	if err != nil {
 		return nil, fmt.Errorf("models: claim notify batches: %w", err)
 	}

@@ -38,6 +38,17 @@ func WithLogDailyBytes(n int64) RegistryOption {
 	return func(r *Registry) { r.logDailyBytes = n }
 }
 
+// WithOfflineAfter is how long after its last message a device is still
+// online; DefaultOfflineAfter unless given, and a zero or negative d is
+// ignored.
+func WithOfflineAfter(d time.Duration) RegistryOption {
+	return func(r *Registry) {
+		if d > 0 {
+			r.offlineAfter = d
+		}
+	}
+}
+
 // NewRegistry returns the registry service on db.
 func NewRegistry(db *DB, opts ...RegistryOption) *Registry {
 	r := &Registry{db: db, offlineAfter: DefaultOfflineAfter, logDailyBytes: DefaultLogDailyBytes, now: time.Now}
@@ -45,15 +56,6 @@ func NewRegistry(db *DB, opts ...RegistryOption) *Registry {
 		o(r)
 	}
 	return r
-}
-
-// SetOfflineAfter changes how long after its last message a device is
-// still online; a zero or negative d is ignored. Call it while wiring,
-// before serving.
-func (r *Registry) SetOfflineAfter(d time.Duration) {
-	if d > 0 {
-		r.offlineAfter = d
-	}
 }
 
 // OfflineAfter is how long after its last message a device is still online.

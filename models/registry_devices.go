@@ -43,7 +43,7 @@ func (r *Registry) DeviceSubtaskCounts(ctx context.Context, id ID) (*Statistics,
 		return nil, fmt.Errorf("models: count sub-tasks of device %s: %w", id, err)
 	}
 	s := &Statistics{}
-	var status string
+	var status SubStatus
 	var n int64
 	_, err = pgx.ForEachRow(rows, []any{&status, &n}, func() error {
 		*s.field(status) += n

@@ -204,8 +204,7 @@ func TestGetDeviceOnline(t *testing.T) {
 			t.Fatalf("%s: %+v %v", name, d, err)
 		}
 	}
-	r.SetOfflineAfter(15 * time.Minute)
-	if d, _ := r.GetDevice(ctx, "p1", "stale"); !d.Online {
+	if d, _ := models.NewRegistry(db, models.WithOfflineAfter(15*time.Minute)).GetDevice(ctx, "p1", "stale"); !d.Online {
 		t.Fatalf("stale with a 15-minute window: %+v", d)
 	}
 	_, err := r.GetDevice(ctx, "p1", "nope")

@@ -77,7 +77,7 @@ func (a *Accounts) Login(ctx context.Context, email, password, ip string) (token
 	_, err = a.db.Pool.Exec(ctx, `WITH gone AS (DELETE FROM sessions WHERE expires_at < $2 OR last_active < $6),
 		ok AS (DELETE FROM login_failures WHERE subject = $5)
 		INSERT INTO sessions (token_hash, user_id, created_at, last_active, expires_at, ip) VALUES ($1, $3, $2, $2, $4, $7)`,
-		h, now, u.ID, now.Add(a.MaxAge), "email:"+email, now.Add(-a.IdleTimeout), ip)
+		h, now, u.ID, now.Add(a.maxAge), "email:"+email, now.Add(-a.idleTimeout), ip)
 	if err != nil {
 		return "", nil, fmt.Errorf("models: open session: %w", err)
 	}
@@ -140,7 +140,7 @@ func (a *Accounts) Session(ctx context.Context, token string) (*Session, error) 
 		return nil, fmt.Errorf("models: session: %w", err)
 	}
 	now := a.now().UTC()
-	if !now.Before(s.ExpiresAt) || !now.Before(last.Add(a.IdleTimeout)) || s.User.Disabled {
+	if !now.Before(s.ExpiresAt) || !now.Before(last.Add(a.idleTimeout)) || s.User.Disabled {
 		if _, err := a.db.Pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1`, h); err != nil {
 			return nil, fmt.Errorf("models: end session: %w", err)
 		}

@@ -11,40 +11,38 @@ type SubStatus string
 // TaskStatus is a task's status (docs/api.md, "Task states").
 type TaskStatus string
 
-// Sub-task statuses. Like the task statuses they are untyped constants, so
-// that they fit the string fields that carry them as well as the status
-// sets below.
+// Sub-task statuses.
 const (
-	SubQueued     = "QUEUED"
-	SubSent       = "SENT"
-	SubInProgress = "IN_PROGRESS"
-	SubSucceeded  = "SUCCEEDED"
-	SubFailed     = "FAILED"
-	SubRejected   = "REJECTED"
-	SubTimedOut   = "TIMED_OUT"
-	SubCancelled  = "CANCELLED"
-	SubRemoved    = "REMOVED"
+	SubQueued     SubStatus = "QUEUED"
+	SubSent       SubStatus = "SENT"
+	SubInProgress SubStatus = "IN_PROGRESS"
+	SubSucceeded  SubStatus = "SUCCEEDED"
+	SubFailed     SubStatus = "FAILED"
+	SubRejected   SubStatus = "REJECTED"
+	SubTimedOut   SubStatus = "TIMED_OUT"
+	SubCancelled  SubStatus = "CANCELLED"
+	SubRemoved    SubStatus = "REMOVED"
 )
 
 // SubtaskStatuses lists every sub-task status in display order.
-var SubtaskStatuses = []string{SubQueued, SubSent, SubInProgress, SubSucceeded, SubFailed, SubRejected, SubTimedOut, SubCancelled, SubRemoved}
+var SubtaskStatuses = []SubStatus{SubQueued, SubSent, SubInProgress, SubSucceeded, SubFailed, SubRejected, SubTimedOut, SubCancelled, SubRemoved}
 
 // Task statuses.
 const (
-	TaskScheduled  = "SCHEDULED"
-	TaskInProgress = "IN_PROGRESS"
-	TaskCompleted  = "COMPLETED"
-	TaskCancelled  = "CANCELLED"
-	TaskTimedOut   = "TIMED_OUT"
+	TaskScheduled  TaskStatus = "SCHEDULED"
+	TaskInProgress TaskStatus = "IN_PROGRESS"
+	TaskCompleted  TaskStatus = "COMPLETED"
+	TaskCancelled  TaskStatus = "CANCELLED"
+	TaskTimedOut   TaskStatus = "TIMED_OUT"
 )
 
 // TaskStatuses lists every task status.
-var TaskStatuses = []string{TaskScheduled, TaskInProgress, TaskCompleted, TaskCancelled, TaskTimedOut}
+var TaskStatuses = []TaskStatus{TaskScheduled, TaskInProgress, TaskCompleted, TaskCancelled, TaskTimedOut}
 
 // deviceTransitions says, for each status a device may report, the statuses
 // it may come from. Every transition is applied as one conditional UPDATE
 // with this list in its WHERE clause.
-var deviceTransitions = map[string][]SubStatus{
+var deviceTransitions = map[SubStatus][]SubStatus{
 	SubInProgress: {SubSent, SubInProgress},
 	SubSucceeded:  {SubSent, SubInProgress},
 	SubFailed:     {SubSent, SubInProgress},
@@ -52,11 +50,11 @@ var deviceTransitions = map[string][]SubStatus{
 }
 
 // DeviceFrom lists the statuses from which a device may move a sub-task to status.
-func DeviceFrom(status string) []SubStatus { return deviceTransitions[status] }
+func DeviceFrom(status SubStatus) []SubStatus { return deviceTransitions[status] }
 
 // Terminal reports whether a sub-task in status is finished for good
 // (until a rerun re-queues FAILED and TIMED_OUT ones).
-func Terminal(status string) bool {
+func Terminal(status SubStatus) bool {
 	switch status {
 	case SubSucceeded, SubFailed, SubRejected, SubTimedOut, SubCancelled, SubRemoved:
 		return true
@@ -86,8 +84,17 @@ func sqlList[S TaskStatus | SubStatus](statuses ...S) string {
 	return strings.Join(quoted, ", ")
 }
 
+// JoinStatuses is statuses separated by sep: "QUEUED, SENT".
+func JoinStatuses[S TaskStatus | SubStatus](statuses []S, sep string) string {
+	names := make([]string, len(statuses))
+	for i, s := range statuses {
+		names[i] = string(s)
+	}
+	return strings.Join(names, sep)
+}
+
 // ValidSubtaskStatus reports whether s names a sub-task status.
-func ValidSubtaskStatus(s string) bool { return slices.Contains(SubtaskStatuses, s) }
+func ValidSubtaskStatus(s string) bool { return slices.Contains(SubtaskStatuses, SubStatus(s)) }
 
 // ValidTaskStatus reports whether s names a task status.
-func ValidTaskStatus(s string) bool { return slices.Contains(TaskStatuses, s) }
+func ValidTaskStatus(s string) bool { return slices.Contains(TaskStatuses, TaskStatus(s)) }

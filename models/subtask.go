@@ -11,7 +11,7 @@ type Subtask struct {
 	DeviceID      ID         `json:"-"`
 	ProductKey    string     `json:"productKey"`
 	DeviceName    string     `json:"deviceName"`
-	Status        string     `json:"status"`
+	Status        SubStatus  `json:"status"`
 	Progress      int        `json:"progress"`
 	StatusDetails RawJSON    `json:"statusDetails"`
 	Message       string     `json:"message"`
@@ -40,9 +40,9 @@ type Statistics struct {
 }
 
 // Of returns the count of one status.
-func (s *Statistics) Of(status string) int64 { return *s.field(status) }
+func (s *Statistics) Of(status SubStatus) int64 { return *s.field(status) }
 
-func (s *Statistics) field(status string) *int64 {
+func (s *Statistics) field(status SubStatus) *int64 {
 	switch status {
 	case SubQueued:
 		return &s.Queued

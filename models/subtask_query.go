@@ -10,23 +10,23 @@ import (
 
 // SubtaskFilter narrows a task's sub-task list.
 type SubtaskFilter struct {
-	Statuses []string // any of these; empty for all
-	Q        string   // device name prefix
-	After    ID       // keyset: only sub-tasks with a larger id
+	Statuses []SubStatus // any of these; empty for all
+	Q        string      // device name prefix
+	After    ID          // keyset: only sub-tasks with a larger id
 }
 
 // ParseStatuses reads a comma list of sub-task statuses (field names the input).
-func ParseStatuses(field, list string) ([]string, error) {
-	var out []string
+func ParseStatuses(field, list string) ([]SubStatus, error) {
+	var out []SubStatus
 	for _, s := range strings.Split(list, ",") {
 		s = strings.ToUpper(strings.TrimSpace(s))
 		if s == "" || s == "ALL" {
 			continue
 		}
 		if !ValidSubtaskStatus(s) {
-			return nil, Invalid(field, "%q is not a sub-task status; use %s", s, strings.Join(SubtaskStatuses, ", "))
+			return nil, Invalid(field, "%q is not a sub-task status; use %s", s, JoinStatuses(SubtaskStatuses, ", "))
 		}
-		out = append(out, s)
+		out = append(out, SubStatus(s))
 	}
 	return out, nil
 }

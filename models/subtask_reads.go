@@ -28,7 +28,7 @@ func (t *Tasks) StatisticsOf(ctx context.Context, ids []ID) (map[ID]*Statistics,
 	defer rows.Close()
 	for rows.Next() {
 		var id ID
-		var status string
+		var status SubStatus
 		var n int64
 		if err := rows.Scan(&id, &status, &n); err != nil {
 			return nil, fmt.Errorf("models: statistics of %d tasks: %w", len(ids), err)

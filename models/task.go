@@ -14,18 +14,30 @@ type Tasks struct {
 	// timeoutUnit is what one "minute" of inProgressTimeoutMinutes lasts:
 	// a minute, shorter in tests.
 	timeoutUnit time.Duration
-	// outboxLease is how long the recorder of a notify batch has to
-	// publish it before another worker may (DefaultOutboxLease).
-	outboxLease time.Duration
+}
+
+// TasksOption configures a Tasks.
+type TasksOption func(*Tasks)
+
+// WithTaskClock replaces time.Now as the task service's clock (tests).
+func WithTaskClock(now func() time.Time) TasksOption {
+	return func(t *Tasks) { t.now = now }
+}
+
+// WithTimeoutUnit is what one minute of a task's in-progress timeout
+// lasts; a minute unless given (tests shorten it).
+func WithTimeoutUnit(d time.Duration) TasksOption {
+	return func(t *Tasks) { t.timeoutUnit = d }
 }
 
 // NewTasks returns the task service.
-func NewTasks(db *DB, files *Files) *Tasks {
-	return &Tasks{db: db, files: files, now: time.Now, timeoutUnit: time.Minute, outboxLease: DefaultOutboxLease}
+func NewTasks(db *DB, files *Files, opts ...TasksOption) *Tasks {
+	t := &Tasks{db: db, files: files, now: time.Now, timeoutUnit: time.Minute}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
-
-// SetClock replaces the service's clock (tests).
-func (t *Tasks) SetClock(now func() time.Time) { t.now = now }
 
 // Task is what an operator creates: one job document for many devices.
 type Task struct {
@@ -33,7 +45,7 @@ type Task struct {
 	Name                     string     `json:"name"`
 	Type                     string     `json:"type"`
 	Description              string     `json:"description"`
-	Status                   string     `json:"status"`
+	Status                   TaskStatus `json:"status"`
 	Target                   Target     `json:"target" gorm:"embedded;embeddedPrefix:target_"`
 	DeviceCount              int        `json:"-"`
 	JobDocument              RawJSON    `json:"jobDocument"`
@@ -79,7 +91,7 @@ type JobFile struct {
 
 // Finished reports whether the task has reached an end state.
 func (t *Task) Finished() bool {
-	return !slices.Contains(Running, TaskStatus(t.Status))
+	return !slices.Contains(Running, t.Status)
 }
 
 // Task-level limits (docs/api.md).
@@ -93,6 +105,3 @@ const (
 	MaxTaskNameLen        = 128
 	MaxTaskDescriptionLen = 1000
 )
-
-// SetTimeoutUnit shortens the in-progress timeout's minute (tests).
-func (t *Tasks) SetTimeoutUnit(d time.Duration) { t.timeoutUnit = d }

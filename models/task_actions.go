@@ -103,7 +103,7 @@ func (t *Tasks) StopStep(ctx context.Context, id ID, deleted bool, limit int) (i
 			return err
 		}
 		rows, err := tx.Query(ctx, `WITH c AS MATERIALIZED (SELECT id, status AS was FROM subtasks
-				WHERE task_id = $1 AND status IN ('QUEUED', 'SENT', 'IN_PROGRESS') ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+				WHERE task_id = $1 AND status IN (`+sqlList(Unfinished...)+`) ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
 			UPDATE subtasks s SET status = $2, finished_at = $3, updated_at = $3,
 			notify_id = CASE WHEN c.was = 'QUEUED' THEN s.notify_id ELSE nextval('notify_ids') END
 			FROM c WHERE s.task_id = $1 AND s.id = c.id

@@ -72,10 +72,10 @@ func TestCountersMatchCount(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := map[string]int64{}
+		want := map[models.SubStatus]int64{}
 		var total int64
 		for rows.Next() {
-			var s string
+			var s models.SubStatus
 			var n int64
 			rows.Scan(&s, &n)
 			want[s] = n

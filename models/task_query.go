@@ -45,7 +45,7 @@ func (t *Tasks) ListTasks(ctx context.Context, f TaskFilter, p Page) (List[Task]
 	if f.Status != "" {
 		f.Status = strings.ToUpper(f.Status)
 		if !ValidTaskStatus(f.Status) {
-			return List[Task]{}, Invalid("status", "must be one of %s", strings.Join(TaskStatuses, ", "))
+			return List[Task]{}, Invalid("status", "must be one of %s", JoinStatuses(TaskStatuses, ", "))
 		}
 		q = q.Where("status = ?", f.Status)
 	}
@@ -82,7 +82,7 @@ func (t *Tasks) Statistics(ctx context.Context, id ID) (*Statistics, error) {
 	defer rows.Close()
 	var s Statistics
 	for rows.Next() {
-		var status string
+		var status SubStatus
 		var n int64
 		if err := rows.Scan(&status, &n); err != nil {
 			return nil, err

@@ -9,7 +9,7 @@ import (
 func TestTaskRules(t *testing.T) {
 	method := "SHA256"
 	for _, c := range []struct {
-		status            string
+		status            models.TaskStatus
 		failed            int64
 		fileGone          bool
 		cancel, rerun, cf bool

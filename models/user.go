@@ -33,10 +33,10 @@ type Accounts struct {
 	db   *DB
 	now  func() time.Time
 	cost int
-	// IdleTimeout ends a session not used for that long; MaxAge ends it
+	// idleTimeout ends a session not used for that long; maxAge ends it
 	// that long after sign-in whatever its use.
-	IdleTimeout time.Duration
-	MaxAge      time.Duration
+	idleTimeout time.Duration
+	maxAge      time.Duration
 	// Throttle limits failed sign-ins per account and per source address.
 	Throttle Throttle
 }
@@ -50,20 +50,42 @@ type Throttle struct {
 	PerIP      int
 }
 
+// AccountsOption configures an Accounts.
+type AccountsOption func(*Accounts)
+
+// WithAccountClock replaces time.Now as the accounts service's clock
+// (tests of expiry).
+func WithAccountClock(now func() time.Time) AccountsOption {
+	return func(a *Accounts) { a.now = now }
+}
+
+// WithPasswordCost is the bcrypt cost of new hashes; bcrypt.DefaultCost
+// unless given (tests use the minimum).
+func WithPasswordCost(n int) AccountsOption {
+	return func(a *Accounts) { a.cost = n }
+}
+
+// WithSessionLifetimes ends a session unused for idle, and max after
+// sign-in whatever its use.
+func WithSessionLifetimes(idle, max time.Duration) AccountsOption {
+	return func(a *Accounts) { a.idleTimeout, a.maxAge = idle, max }
+}
+
 // NewAccounts returns the service with the default session lifetimes
 // (30 minutes idle, 12 hours in all) and throttle (5 failures per account,
 // 20 per address, in 15 minutes).
-func NewAccounts(db *DB) *Accounts {
-	return &Accounts{db: db, now: time.Now, cost: bcrypt.DefaultCost,
-		IdleTimeout: 30 * time.Minute, MaxAge: 12 * time.Hour,
+func NewAccounts(db *DB, opts ...AccountsOption) *Accounts {
+	a := &Accounts{db: db, now: time.Now, cost: bcrypt.DefaultCost,
+		idleTimeout: 30 * time.Minute, maxAge: 12 * time.Hour,
 		Throttle: Throttle{Window: 15 * time.Minute, PerAccount: 5, PerIP: 20}}
+	for _, o := range opts {
+		o(a)
+	}
+	return a
 }
 
-// SetClock replaces the clock (tests of expiry).
-func (a *Accounts) SetClock(now func() time.Time) { a.now = now }
-
-// SetPasswordCost sets the bcrypt cost of new hashes (tests use the minimum).
-func (a *Accounts) SetPasswordCost(n int) { a.cost = n }
+// MaxAge is how long after sign-in a session ends whatever its use.
+func (a *Accounts) MaxAge() time.Duration { return a.maxAge }
 
 // UserInput is a new user.
 type UserInput struct {

@@ -22,7 +22,7 @@ func barLabel(s *models.Statistics) string {
 	var parts []string
 	for _, st := range models.SubtaskStatuses {
 		if n := s.Of(st); n > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", StatusLabel(st), n))
+			parts = append(parts, fmt.Sprintf("%s %d", StatusLabel(string(st)), n))
 		}
 	}
 	return strings.Join(parts, ", ")

@@ -138,7 +138,7 @@ func TaskHeader(t *models.Task, s *models.Statistics, oob bool) templ.Component 
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = Badge(t.Status).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = Badge(string(t.Status)).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

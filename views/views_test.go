@@ -35,7 +35,7 @@ func byID(d *goquery.Document, id string) *goquery.Selection {
 func TestTaskSummaryPollsOnlyWhileRunning(t *testing.T) {
 	stats := &models.Statistics{Total: 4, Succeeded: 2, Failed: 1, InProgress: 1}
 	for _, c := range []struct {
-		status string
+		status models.TaskStatus
 		polls  bool
 	}{{models.TaskScheduled, true}, {models.TaskInProgress, true}, {models.TaskCompleted, false}, {models.TaskCancelled, false}} {
 		d := doc(t, views.TaskSummary(&models.Task{ID: 7, Status: c.status}, stats))
@@ -57,7 +57,7 @@ func TestTaskHeaderActions(t *testing.T) {
 	if _, dis := byID(d, "action-cancel").Attr("disabled"); !dis {
 		t.Error("cancel of a completed task is enabled")
 	}
-	if !strings.Contains(byID(d, "rerun-reason").Text(), "no sub-task failed") {
+	if !strings.Contains(byID(d, "rerun-reason").Text(), "has no failed or timed-out sub-tasks to rerun") {
 		t.Errorf("rerun reason %q", byID(d, "rerun-reason").Text())
 	}
 	d = doc(t, views.TaskHeader(&models.Task{ID: 1, Name: "n", Status: models.TaskCompleted}, &models.Statistics{Total: 3, Failed: 1}, true))

@@ -70,7 +70,7 @@ func (b *Bridge) applyUpdates(ctx context.Context, updates []*request) error {
 	ups := make([]models.DeviceUpdate, len(updates))
 	for i, r := range updates {
 		p := r.update
-		ups[i] = models.DeviceUpdate{DeviceID: r.device, TaskID: p.TaskID, Status: p.Status, Progress: p.Progress, Details: p.StatusDetails}
+		ups[i] = models.DeviceUpdate{DeviceID: r.device, TaskID: p.TaskID, Status: models.SubStatus(p.Status), Progress: p.Progress, Details: p.StatusDetails}
 	}
 	results, err := b.tasks.ApplyUpdates(ctx, ups)
 	if err != nil {
@@ -79,7 +79,7 @@ func (b *Bridge) applyUpdates(ctx context.Context, updates []*request) error {
 	for i, r := range updates {
 		res := results[i]
 		r.code, r.message = res.Code, res.Message
-		r.data = protocol.UpdateData{TaskID: ups[i].TaskID, Status: res.Status}
+		r.data = protocol.UpdateData{TaskID: ups[i].TaskID, Status: string(res.Status)}
 	}
 	return nil
 }
@@ -121,7 +121,7 @@ func (b *Bridge) get(ctx context.Context, r *request) {
 		if list, err = b.tasks.ListExecutable(ctx, r.device, protocol.MaxListed); err == nil {
 			items := make([]protocol.ListItem, len(list))
 			for i, e := range list {
-				items[i] = protocol.ListItem{TaskID: e.ID.String(), Status: e.Status}
+				items[i] = protocol.ListItem{TaskID: e.ID.String(), Status: string(e.Status)}
 			}
 			r.code, r.data = protocol.CodeOK, protocol.ListData{TaskID: protocol.List, Task: items, Tasks: items}
 		}

@@ -84,7 +84,7 @@ func TestCancelDuringBrokerStall(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "the CANCELLED notify", func() bool {
 		for _, m := range dev.notifies() {
-			if _, nt := notifyTask(t, m); nt.TaskID == sub.String() && nt.Status == models.SubCancelled {
+			if _, nt := notifyTask(t, m); nt.TaskID == sub.String() && nt.Status == string(models.SubCancelled) {
 				return true
 			}
 		}
@@ -127,7 +127,7 @@ func TestOutboxPublishedAfterDeath(t *testing.T) {
 	for _, d := range devs {
 		eventually(t, 15*time.Second, d.dn+"'s notify", func() bool { return len(d.notifies()) > 0 })
 		id, nt := notifyTask(t, d.notifies()[0])
-		if nt.Status != models.SubSent || want[nt.TaskID] != id {
+		if nt.Status != string(models.SubSent) || want[nt.TaskID] != id {
 			t.Fatalf("%s: notify %s for sub-task %s (%s), want id %s", d.dn, id, nt.TaskID, nt.Status, want[nt.TaskID])
 		}
 	}

@@ -31,6 +31,7 @@ import (
 type stack struct {
 	t      *testing.T
 	app    *app.App
+	clock  *testenv.Clock // the app's clock (app.WithClock): a test may move it
 	pk     string
 	broker string
 	stop   func() // stops the workers started with the stack
@@ -45,11 +46,22 @@ func logger() *slog.Logger {
 
 func newStack(t *testing.T, overrides ...string) *stack {
 	t.Helper()
-	return newStackOn(t, testenv.MQTTURL(), overrides...)
+	return openStack(t, testenv.MQTTURL(), nil, overrides)
 }
 
 // newStackOn is newStack against another broker.
 func newStackOn(t *testing.T, broker string, overrides ...string) *stack {
+	t.Helper()
+	return openStack(t, broker, nil, overrides)
+}
+
+// newStackWith is newStack with options for its app (app.WithTimeoutUnit).
+func newStackWith(t *testing.T, opts ...app.Option) *stack {
+	t.Helper()
+	return openStack(t, testenv.MQTTURL(), opts, nil)
+}
+
+func openStack(t *testing.T, broker string, opts []app.Option, overrides []string) *stack {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -65,11 +77,12 @@ func newStackOn(t *testing.T, broker string, overrides ...string) *stack {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	a, err := app.Open(ctx, cfg, logger(), true)
+	clock := &testenv.Clock{}
+	a, err := app.Open(ctx, cfg, logger(), true, append(opts, app.WithClock(clock.Now))...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &stack{t: t, app: a, pk: testenv.Prefix(t), broker: broker}
+	s := &stack{t: t, app: a, clock: clock, pk: testenv.Prefix(t), broker: broker}
 	t.Cleanup(a.Close)
 	// the console and API, for the signed download URLs of notifies
 	web := handlers.New(a.HandlerDeps())
@@ -150,8 +163,8 @@ func (s *stack) stats(id models.ID) models.Statistics {
 	return *st
 }
 
-func (s *stack) taskStatus(id models.ID) string {
-	var st string
+func (s *stack) taskStatus(id models.ID) models.TaskStatus {
+	var st models.TaskStatus
 	if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT status FROM tasks WHERE id = $1`, id).Scan(&st); err != nil {
 		s.t.Fatal(err)
 	}

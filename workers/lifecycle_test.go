@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"fleettasks/internal/app"
 	"fleettasks/models"
 	"fleettasks/protocol"
 )
@@ -40,8 +41,7 @@ func startAll(t *testing.T, s *stack, n int, in models.TaskInput) (*models.Task,
 // times out the sub-task within seconds, and a late report gets 409.
 func TestInProgressTimeoutShortUnit(t *testing.T) {
 	t.Parallel()
-	s := newStack(t)
-	s.app.Tasks.SetTimeoutUnit(2 * time.Second) // "1 minute" lasts 2 s here
+	s := newStackWith(t, app.WithTimeoutUnit(2*time.Second)) // "1 minute" lasts 2 s here
 	one := 1
 	task, devs, ids := startAll(t, s, 2, models.TaskInput{InProgressTimeoutMinutes: &one})
 	time.Sleep(3 * time.Second) // SENT but not started: no timeout yet
@@ -88,14 +88,15 @@ func TestSevenDayExpiry(t *testing.T) {
 	task, devs, ids := startAll(t, s, 3, models.TaskInput{})
 	devs[0].update(ids[0], "SUCCEEDED", nil)
 	devs[1].update(ids[1], "IN_PROGRESS", nil)
-	s.app.Tasks.SetClock(func() time.Time { return time.Now().Add(7*24*time.Hour + time.Minute) })
+	late := models.TaskExpiry + time.Minute
+	s.clock.Add(late)
 	eventually(t, 5*time.Second, "task timed out", func() bool { return s.taskStatus(task.ID) == models.TaskTimedOut })
 	st := s.stats(task.ID)
 	if st.Succeeded != 1 || st.TimedOut != 2 {
 		t.Fatalf("stats %+v", st)
 	}
 	// a timed-out task can be rerun: its window restarts
-	s.app.Tasks.SetClock(time.Now)
+	s.clock.Add(-late)
 	if _, err := s.app.Tasks.RerunTask(context.Background(), task.ID); err != nil {
 		t.Fatal(err)
 	}

@@ -73,10 +73,10 @@ func (p *Publisher) Publish(ctx context.Context, notices []models.Notice) []erro
 	deadline := time.Now().Add(publishWait)
 	for i, tok := range toks {
 		if errs[i] = wait(tok, time.Until(deadline)); errs[i] != nil {
-			notifiesSent.WithLabelValues(notices[i].Status, "failed").Inc()
+			notifiesSent.WithLabelValues(string(notices[i].Status), "failed").Inc()
 			continue
 		}
-		notifiesSent.WithLabelValues(notices[i].Status, "ok").Inc()
+		notifiesSent.WithLabelValues(string(notices[i].Status), "ok").Inc()
 		p.logw.Add(logs[i])
 	}
 	return errs
@@ -85,8 +85,8 @@ func (p *Publisher) Publish(ctx context.Context, notices []models.Notice) []erro
 // wireTask is a sub-task as a notify or a detail reply carries it. SENT
 // (and detail) carry the job document and, when the task has a file, a
 // fresh 1-hour signed URL; CANCELLED and REMOVED carry empty objects.
-func (p *Publisher) wireTask(id models.ID, status string, doc []byte, file *models.NoticeFile, now time.Time) protocol.Task {
-	t := protocol.Task{TaskID: id.String(), Status: status, JobDocument: protocol.EmptyDocument}
+func (p *Publisher) wireTask(id models.ID, status models.SubStatus, doc []byte, file *models.NoticeFile, now time.Time) protocol.Task {
+	t := protocol.Task{TaskID: id.String(), Status: string(status), JobDocument: protocol.EmptyDocument}
 	if status == models.SubCancelled || status == models.SubRemoved {
 		t.JobFile = protocol.Empty
 		return t

@@ -42,7 +42,7 @@ func (b *benchRun) cancelUnderLoad(ctx context.Context) error {
 		last time.Time
 	)
 	sub, err := listenNotifies(b.cfg.MQTTURL, "bench-i", func(t protocol.Task, at time.Time) {
-		if t.Status == models.SubCancelled {
+		if models.SubStatus(t.Status) == models.SubCancelled {
 			mu.Lock()
 			seen[t.TaskID], last = true, at
 			mu.Unlock()

@@ -39,7 +39,7 @@ func (b *benchRun) fleetRates(ctx context.Context) error {
 		var doc struct {
 			Task int `json:"benchTask"`
 		}
-		if t.Status != models.SubSent || json.Unmarshal(t.JobDocument, &doc) != nil || doc.Task < 1 || doc.Task > tasks {
+		if models.SubStatus(t.Status) != models.SubSent || json.Unmarshal(t.JobDocument, &doc) != nil || doc.Task < 1 || doc.Task > tasks {
 			return
 		}
 		mu.Lock()

@@ -54,16 +54,17 @@ func (b *benchRun) millionTask(ctx context.Context) (models.ID, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := b.db.Pool.Exec(ctx, `UPDATE subtasks SET status = (ARRAY['SENT','IN_PROGRESS','SUCCEEDED','FAILED','TIMED_OUT','REJECTED'])[1 + id % 6],
-		sent_at = now() WHERE task_id = $1 AND id % 3 <> 0`, task.ID); err != nil {
+	subMix := []models.SubStatus{models.SubSent, models.SubInProgress, models.SubSucceeded, models.SubFailed, models.SubTimedOut, models.SubRejected}
+	if _, err := b.db.Pool.Exec(ctx, `UPDATE subtasks SET status = ($2::text[])[1 + id % cardinality($2::text[])],
+		sent_at = now() WHERE task_id = $1 AND id % 3 <> 0`, task.ID, subMix); err != nil {
 		return 0, err
 	}
 	if err := b.seedProduct(ctx, "bench-s", 10); err != nil {
 		return 0, err
 	}
 	if _, err := b.db.Pool.Exec(ctx, `INSERT INTO tasks (name, status, target_type, target_product_key, device_count, job_document, rollout_per_minute, qos)
-		SELECT 'small-' || g, (ARRAY['IN_PROGRESS','COMPLETED','CANCELLED'])[1 + g % 3], 'PRODUCT', 'bench-s', 10, '{}', 1000, 1
-		FROM generate_series(1, 10000) g`); err != nil {
+		SELECT 'small-' || g, ($1::text[])[1 + g % cardinality($1::text[])], 'PRODUCT', 'bench-s', 10, '{}', 1000, 1
+		FROM generate_series(1, 10000) g`, []models.TaskStatus{models.TaskInProgress, models.TaskCompleted, models.TaskCancelled}); err != nil {
 		return 0, err
 	}
 	_, err = b.db.Pool.Exec(ctx, `VACUUM ANALYZE`)

@@ -34,9 +34,36 @@ type App struct {
 	Audit    *models.Audit
 }
 
-// open connects to PostgreSQL and Redis, applies migrations when asked,
+// Option adjusts the services Open builds; tests use them.
+type Option func(*options)
+
+type options struct {
+	tasks    []models.TasksOption
+	accounts []models.AccountsOption
+}
+
+// WithClock replaces time.Now as the clock of the task and account
+// services, so that a test can move their time.
+func WithClock(now func() time.Time) Option {
+	return func(o *options) {
+		o.tasks = append(o.tasks, models.WithTaskClock(now))
+		o.accounts = append(o.accounts, models.WithAccountClock(now))
+	}
+}
+
+// WithTimeoutUnit is what one minute of a task's in-progress timeout
+// lasts (models.WithTimeoutUnit).
+func WithTimeoutUnit(d time.Duration) Option {
+	return func(o *options) { o.tasks = append(o.tasks, models.WithTimeoutUnit(d)) }
+}
+
+// Open connects to PostgreSQL and Redis, applies migrations when asked,
 // and builds the services.
-func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate bool) (*App, error) {
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate bool, opts ...Option) (*App, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	db, err := models.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -58,12 +85,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate
 	}
 	rdb := redis.NewClient(opt)
 	files := models.NewFiles(db, cfg.DataDir, cfg.Secret, cfg.PublicURL)
-	tasks := models.NewTasks(db, files)
+	tasks := models.NewTasks(db, files, o.tasks...)
 	aq := asynq.NewClientFromRedisClient(rdb)
-	registry := models.NewRegistry(db, models.WithLogDailyBytes(cfg.LogDeviceDailyBytes))
-	registry.SetOfflineAfter(cfg.OfflineAfter)
-	acc := models.NewAccounts(db)
-	acc.IdleTimeout, acc.MaxAge = cfg.SessionIdle, cfg.SessionMax
+	registry := models.NewRegistry(db, models.WithLogDailyBytes(cfg.LogDeviceDailyBytes), models.WithOfflineAfter(cfg.OfflineAfter))
+	acc := models.NewAccounts(db, append(o.accounts, models.WithSessionLifetimes(cfg.SessionIdle, cfg.SessionMax))...)
 	return &App{Config: cfg, Log: log, DB: db, Redis: rdb, Asynq: aq, Registry: registry, Files: files, Tasks: tasks,
 		Accounts: acc, Audit: models.NewAudit(db)}, nil
 }
