@@ -107,9 +107,13 @@ func TestPeriodicOnceAcrossWorkers(t *testing.T) {
 	waitFor(t, 30*time.Second, "the first scan", func() bool {
 		return runs(workers.TypeRolloutScan, time.Time{}, time.Now().Add(time.Hour)) > 0
 	})
+	// a window of 5 real seconds is what is measured; it is closed once a
+	// run of each kind has completed after it
 	from := time.Now()
-	time.Sleep(6 * time.Second) // a window of real seconds is what is measured
 	to := from.Add(5 * time.Second)
+	waitFor(t, 30*time.Second, "a scan and a sweep after the window", func() bool {
+		return time.Now().After(to) && runs(workers.TypeRolloutScan, to, to.Add(time.Hour)) > 0 && runs(workers.TypeSweep, to, to.Add(time.Hour)) > 0
+	})
 	for _, typ := range []string{workers.TypeRolloutScan, workers.TypeSweep} {
 		if n := runs(typ, from, to); n < 4 || n > 6 {
 			t.Errorf("%s ran %d times in 5 s with 3 workers, want 5 (±1)", typ, n)
