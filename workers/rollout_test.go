@@ -170,6 +170,7 @@ func TestScheduledStart(t *testing.T) {
 		t.Fatalf("%d notifies", n)
 	}
 }
+
 // QoS 0 tasks publish their notifies at QoS 0.
 func TestNotifyQoS0(t *testing.T) {
 	t.Parallel()
