@@ -64,13 +64,36 @@ func TestManyTasksKeepTheirRate(t *testing.T) {
 				}
 				worst = max(worst, dev)
 				if n != devices || biggest > burst || lag != 0 || dev > 0.02 {
-					t.Errorf("task %s: %d sent over %v (%.1f a minute, want %d ± 2%%), at most %d at once (want ≤ %d), lag %.1f s",
-						id, n, span, measured, rate, biggest, burst, lag)
+					t.Errorf("task %s: %d sent over %v (%.1f a minute, want %d ± 2%%), at most %d at once (want ≤ %d), lag %.1f s; its batches: %s",
+						id, n, span, measured, rate, biggest, burst, lag, batchOffsets(t, db, id))
 				}
 			}
 			t.Logf("%d tasks at %d a minute in %d workers: worst deviation %.2f %%", c.tasks, rate, c.procs, worst*100)
 		})
 	}
+}
+
+// batchOffsets tells a task's rollout steps, "size@offset" from the first,
+// to show whether a failed rate is one late step or a drift.
+func batchOffsets(t *testing.T, db *models.DB, id models.ID) string {
+	rows, err := db.Pool.Query(context.Background(), `SELECT sent_at, count(*) FROM subtasks WHERE task_id = $1 AND sent_at IS NOT NULL
+		GROUP BY sent_at ORDER BY sent_at`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	var first time.Time
+	for rows.Next() {
+		var at time.Time
+		var n int
+		rows.Scan(&at, &n)
+		if first.IsZero() {
+			first = at
+		}
+		out = append(out, fmt.Sprintf("%d@%v", n, at.Sub(first).Round(time.Millisecond)))
+	}
+	return strings.Join(out, " ")
 }
 
 // The periodic work (scan, sweep) runs once a second across all worker
