@@ -29,7 +29,7 @@ import (
 func TestWorkerKilledSessionsTakenOver(t *testing.T) {
 	t.Parallel()
 	env, a, b, load := twoWorkers(t)
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // requests before the stop: a window of load both workers answer at once
 	killAt := time.Now()
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	<-a.done
@@ -64,7 +64,7 @@ func TestWorkerKilledSessionsTakenOver(t *testing.T) {
 func TestWorkerSIGTERMLeavesShareGroup(t *testing.T) {
 	t.Parallel()
 	env, a, b, load := twoWorkers(t)
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // requests before the stop: a window of load both workers answer at once
 	a.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-a.done:
