@@ -16,6 +16,7 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+	"github.com/hibiken/asynq"
 
 	"fleettasks/config"
 	"fleettasks/handlers"
@@ -181,6 +182,32 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// waitSweeps waits until two sweeps (timeouts, expiry, completion) have
+// completed after at: the second of them started after at, so whatever a
+// sweep does to the state as of at has been done.
+func (s *stack) waitSweeps(at time.Time, within time.Duration) {
+	s.t.Helper()
+	opt, err := asynq.ParseRedisURI(s.app.Config.RedisURL)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	insp := asynq.NewInspector(opt)
+	defer insp.Close()
+	eventually(s.t, within, "two sweeps after "+at.Format("15:04:05.000"), func() bool {
+		done, err := insp.ListCompletedTasks("default", asynq.PageSize(1000))
+		if err != nil {
+			return false // no queue yet
+		}
+		n := 0
+		for _, ti := range done {
+			if ti.Type == workers.TypeSweep && ti.CompletedAt.After(at) {
+				n++
+			}
+		}
+		return n >= 2
+	})
 }
 
 // rawDevice is a device speaking the protocol with a bare paho client, so

@@ -44,13 +44,21 @@ func TestInProgressTimeoutShortUnit(t *testing.T) {
 	s := newStackWith(t, app.WithTimeoutUnit(2*time.Second)) // "1 minute" lasts 2 s here
 	one := 1
 	task, devs, ids := startAll(t, s, 2, models.TaskInput{InProgressTimeoutMinutes: &one})
-	time.Sleep(3 * time.Second) // SENT but not started: no timeout yet
+	// SENT but not started: no timeout yet, even once the timeout has
+	// passed and the sweeper has looked
+	var sentAt time.Time
+	if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT max(sent_at) FROM subtasks WHERE task_id = $1`, task.ID).Scan(&sentAt); err != nil {
+		t.Fatal(err)
+	}
+	s.waitSweeps(sentAt.Add(2*time.Second), 15*time.Second)
 	if st := s.stats(task.ID); st.TimedOut != 0 {
 		t.Fatalf("timed out before starting: %+v", st)
 	}
 	start := time.Now()
 	devs[0].update(ids[0], "IN_PROGRESS", nil)
 	devs[1].update(ids[1], "IN_PROGRESS", nil)
+	// a report that comes a while after the start; only elapsed time makes
+	// it later than the start
 	time.Sleep(time.Second)
 	devs[1].update(ids[1], "IN_PROGRESS", map[string]any{"progress": 10}) // a report does not restart the timer
 	devs[1].update(ids[1], "SUCCEEDED", nil)
@@ -130,7 +138,20 @@ func TestCancelNotifies(t *testing.T) {
 	if c.Status != "CANCELLED" || c.TaskID != nt.TaskID || string(c.JobDocument) != "{}" || string(c.JobFile) != "{}" {
 		t.Fatalf("cancel notify %+v", c)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Any cancel notify went out in the cancel's outbox batch, before it was
+	// settled (and deleted); a reply the server publishes to d2 and d3
+	// after that reaches them behind it (the broker keeps each
+	// subscriber's messages in order).
+	eventually(t, 10*time.Second, "the cancel's outbox batch settled", func() bool {
+		var left int
+		s.app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM notify_batches WHERE task_id = $1`, task.ID).Scan(&left)
+		return left == 0
+	})
+	for _, d := range devs[1:] {
+		if r := d.request(protocol.KindGet, map[string]string{"taskId": "$list"}); !strings.Contains(r.raw, `"task":[]`) {
+			t.Fatalf("a cancelled sub-task listed: %s", r.raw)
+		}
+	}
 	if len(devs[1].notifies())+len(devs[2].notifies()) != 0 {
 		t.Fatal("devices that never got the task were told it was cancelled")
 	}

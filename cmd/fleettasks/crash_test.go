@@ -85,13 +85,7 @@ func TestWorkerKilledMidRollout(t *testing.T) {
 	task, stats := createTask(t, db, models.TargetInput{Type: "PRODUCT", ProductKey: pk}, 60_000) // 1,000 a second
 	sent := func() int64 { return stats().Sent }
 	worker := startProcess(t, env, "worker")
-	deadline := time.Now().Add(30 * time.Second)
-	for sent() < 1500 {
-		if time.Now().After(deadline) {
-			t.Fatal("the rollout did not start")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitFor(t, 30*time.Second, "the rollout under way (1,500 sent)", func() bool { return sent() >= 1500 })
 	worker.Process.Signal(syscall.SIGKILL)
 	worker.Wait()
 	at := sent()
@@ -100,13 +94,9 @@ func TestWorkerKilledMidRollout(t *testing.T) {
 		t.Fatal("the rollout finished before the kill")
 	}
 	startProcess(t, env, "worker")
-	deadline = time.Now().Add(60 * time.Second)
-	for sent() < n || notes.Distinct("SENT") < n {
-		if time.Now().After(deadline) {
-			t.Fatalf("stuck: %d sent, %d devices notified", sent(), notes.Distinct("SENT"))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	waitFor(t, 60*time.Second, func() string {
+		return fmt.Sprintf("every sub-task sent and notified (%d sent, %d devices notified)", sent(), notes.Distinct("SENT"))
+	}, func() bool { return sent() >= n && notes.Distinct("SENT") >= n })
 	var sentOnce int64
 	db.Pool.QueryRow(ctx, `SELECT count(*) FROM subtasks WHERE task_id = $1 AND status = 'SENT' AND sent_at IS NOT NULL AND notify_id IS NOT NULL`, task.ID).Scan(&sentOnce)
 	if sentOnce != n {
@@ -158,12 +148,18 @@ func TestWorkerKilledDuringUpdates(t *testing.T) {
 	waitFor(t, 60*time.Second, "every update applied", func() bool { return stats().Succeeded == n })
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+// waitFor polls cond until it holds or d passes. what says what was
+// awaited: a string, or a func() string evaluated at the timeout (to tell
+// how far it got).
+func waitFor(t *testing.T, d time.Duration, what any, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
+			if f, ok := what.(func() string); ok {
+				what = f()
+			}
+			t.Fatalf("not within %v: %v", d, what)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -23,7 +23,8 @@ func startWorkers(t *testing.T, env []string, n int) {
 
 // Many tasks at once, in one and in two worker processes: every task keeps
 // its rate over its own rollout (measured from its sub-tasks' sent times),
-// never sends more than a second's worth at once, and none falls behind.
+// sends one batch in each second of its schedule, never more than a
+// second's worth at once, and none falls behind.
 func TestManyTasksKeepTheirRate(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct{ tasks, procs int }{{12, 1}, {12, 2}, {50, 1}, {50, 2}} {
@@ -46,31 +47,86 @@ func TestManyTasksKeepTheirRate(t *testing.T) {
 			})
 			worst := 0.0
 			for _, id := range ids {
-				var span time.Duration
-				var n, biggest int
 				var lag float64
-				err := db.Pool.QueryRow(ctx, `SELECT (SELECT max(sent_at) - min(sent_at) FROM subtasks WHERE task_id = $1),
-					(SELECT count(*) FROM subtasks WHERE task_id = $1 AND sent_at IS NOT NULL),
-					(SELECT max(c) FROM (SELECT count(*) c FROM subtasks WHERE task_id = $1 GROUP BY sent_at) b),
-					rollout_lag_seconds FROM tasks WHERE id = $1`, id).Scan(&span, &n, &biggest, &lag)
-				if err != nil {
+				if err := db.Pool.QueryRow(ctx, `SELECT rollout_lag_seconds FROM tasks WHERE id = $1`, id).Scan(&lag); err != nil {
 					t.Fatal(err)
 				}
-				// batches of 10 at 0 s, 1 s ... 9 s after the first
-				measured := float64(n-burst) / span.Seconds() * 60
-				dev := (measured - rate) / rate
-				if dev < 0 {
-					dev = -dev
+				batches := taskBatches(t, db, id)
+				n, biggest := 0, 0
+				var problems []string
+				for k, b := range batches {
+					n, biggest = n+b.n, max(biggest, b.n)
+					// batch k in second k of the schedule (the first step is its epoch)
+					if off := b.at - time.Duration(k)*time.Second; off < 0 || off >= time.Second {
+						problems = append(problems, fmt.Sprintf("batch %d at %v", k, b.at.Round(time.Millisecond)))
+					}
 				}
+				if len(batches) != devices/burst {
+					problems = append(problems, fmt.Sprintf("%d batches, want %d", len(batches), devices/burst))
+				}
+				// batches of 10 at 0 s, 1 s ... 9 s after the first
+				var span time.Duration
+				if len(batches) > 0 {
+					span = batches[len(batches)-1].at
+				}
+				measured := float64(n-burst) / span.Seconds() * 60
+				dev := abs((measured - rate) / rate)
 				worst = max(worst, dev)
-				if n != devices || biggest > burst || lag != 0 || dev > 0.02 {
-					t.Errorf("task %s: %d sent over %v (%.1f a minute, want %d ± 2%%), at most %d at once (want ≤ %d), lag %.1f s",
-						id, n, span, measured, rate, biggest, burst, lag)
+				if n != devices || biggest > burst || lag != 0 || dev > 0.02 || len(problems) > 0 {
+					t.Errorf("task %s: %d sent over %v (%.1f a minute, want %d ± 2%%), at most %d at once (want ≤ %d), lag %.1f s %v; its batches: %s",
+						id, n, span, measured, rate, biggest, burst, lag, problems, batchOffsets(batches))
 				}
 			}
 			t.Logf("%d tasks at %d a minute in %d workers: worst deviation %.2f %%", c.tasks, rate, c.procs, worst*100)
 		})
 	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// taskBatch is one rollout step of a task: n sub-tasks sent at offset at
+// from the first step.
+type taskBatch struct {
+	at time.Duration
+	n  int
+}
+
+func taskBatches(t *testing.T, db *models.DB, id models.ID) []taskBatch {
+	rows, err := db.Pool.Query(context.Background(), `SELECT sent_at, count(*) FROM subtasks WHERE task_id = $1 AND sent_at IS NOT NULL
+		GROUP BY sent_at ORDER BY sent_at`, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []taskBatch
+	var first time.Time
+	for rows.Next() {
+		var at time.Time
+		var n int
+		if err := rows.Scan(&at, &n); err != nil {
+			t.Fatal(err)
+		}
+		if first.IsZero() {
+			first = at
+		}
+		out = append(out, taskBatch{at.Sub(first), n})
+	}
+	return out
+}
+
+// batchOffsets tells a task's rollout steps, "size@offset" from the first,
+// to show whether a failed rate is one late step or a drift.
+func batchOffsets(batches []taskBatch) string {
+	out := make([]string, len(batches))
+	for i, b := range batches {
+		out[i] = fmt.Sprintf("%d@%v", b.n, b.at.Round(time.Millisecond))
+	}
+	return strings.Join(out, " ")
 }
 
 // The periodic work (scan, sweep) runs once a second across all worker
@@ -107,9 +163,13 @@ func TestPeriodicOnceAcrossWorkers(t *testing.T) {
 	waitFor(t, 30*time.Second, "the first scan", func() bool {
 		return runs(workers.TypeRolloutScan, time.Time{}, time.Now().Add(time.Hour)) > 0
 	})
+	// a window of 5 real seconds is what is measured; it is closed once a
+	// run of each kind has completed after it
 	from := time.Now()
-	time.Sleep(6 * time.Second) // a window of real seconds is what is measured
 	to := from.Add(5 * time.Second)
+	waitFor(t, 30*time.Second, "a scan and a sweep after the window", func() bool {
+		return time.Now().After(to) && runs(workers.TypeRolloutScan, to, to.Add(time.Hour)) > 0 && runs(workers.TypeSweep, to, to.Add(time.Hour)) > 0
+	})
 	for _, typ := range []string{workers.TypeRolloutScan, workers.TypeSweep} {
 		if n := runs(typ, from, to); n < 4 || n > 6 {
 			t.Errorf("%s ran %d times in 5 s with 3 workers, want 5 (±1)", typ, n)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"strconv"
@@ -77,18 +78,14 @@ func TestSimulateRegistersMissingDevices(t *testing.T) {
 		go func() {
 			done <- simulate(ctx, cfg, log, []string{"--product", pk, "--devices", strconv.Itoa(n), "--register", "--work", "10ms"})
 		}()
-		deadline := time.Now().Add(20 * time.Second)
-		for count() != n {
+		waitFor(t, 20*time.Second, func() string { return fmt.Sprintf("--devices %d: %d devices registered", n, count()) }, func() bool {
 			select {
 			case err := <-done:
 				t.Fatalf("simulate --devices %d stopped: %v", n, err)
 			default:
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("--devices %d: %d devices registered", n, count())
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return count() == n
+		})
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatalf("simulate --devices %d: %v", n, err)

@@ -29,11 +29,16 @@ import (
 func TestWorkerKilledSessionsTakenOver(t *testing.T) {
 	t.Parallel()
 	env, a, b, load := twoWorkers(t)
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // requests before the stop: a window of load both workers answer at once
 	killAt := time.Now()
 	a.cmd.Process.Signal(syscall.SIGKILL)
 	<-a.done
-	time.Sleep(40 * time.Second)
+	// the live worker takes both dead sessions over (within 35 s: the
+	// check below holds it to that), then answers at once for a while
+	waitFor(t, 45*time.Second, "both dead sessions taken over", func() bool {
+		return strings.Count(b.log.String(), "takeover: session drained and ended") >= 2
+	})
+	time.Sleep(3 * time.Second) // requests after the takeover: a window of load
 	load.stop()
 	load.waitAnswered(t, 10*time.Second)
 	// before the kill and once taken over, every request is answered at
@@ -59,7 +64,7 @@ func TestWorkerKilledSessionsTakenOver(t *testing.T) {
 func TestWorkerSIGTERMLeavesShareGroup(t *testing.T) {
 	t.Parallel()
 	env, a, b, load := twoWorkers(t)
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // requests before the stop: a window of load both workers answer at once
 	a.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-a.done:
@@ -70,7 +75,7 @@ func TestWorkerSIGTERMLeavesShareGroup(t *testing.T) {
 		t.Fatalf("the worker did not exit within 20 s of SIGTERM; its log ends:\n%s", a.log.tail(20))
 	}
 	exitAt := time.Now()
-	time.Sleep(8 * time.Second)
+	time.Sleep(3 * time.Second) // requests after the exit: a window of load the other worker answers at once
 	load.stop()
 	load.waitAnswered(t, 10*time.Second)
 	load.check(t, func(sent time.Time) time.Time {

@@ -14,8 +14,18 @@ import (
 // Notifies counts the notifies the devices of one product receive, by
 // sub-task id and status. It resubscribes after a reconnect.
 type Notifies struct {
-	mu     sync.Mutex
-	counts map[string]int // "taskId status" -> times received
+	mu         sync.Mutex
+	counts     map[string]int // "taskId status" -> times received
+	subscribed time.Time      // when the last (re)subscription was acknowledged
+}
+
+// SubscribedAt is when the listener's last subscription, after its first
+// connect or a reconnect, was acknowledged: every notify published after it
+// (while the connection holds) reaches the listener.
+func (n *Notifies) SubscribedAt() time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.subscribed
 }
 
 // ListenNotifies subscribes to every notify of product pk on broker.
@@ -38,7 +48,13 @@ func ListenNotifies(t testing.TB, broker, pk string) *Notifies {
 	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID("notifies-" + pk + "-" + ID()).
 		SetCleanSession(true).SetAutoReconnect(true).SetConnectRetry(true).SetConnectRetryInterval(200 * time.Millisecond).
 		SetMaxReconnectInterval(time.Second).
-		SetOnConnectHandler(func(c mqtt.Client) { c.Subscribe(filter, 1, handler).WaitTimeout(10 * time.Second) })
+		SetOnConnectHandler(func(c mqtt.Client) {
+			if tok := c.Subscribe(filter, 1, handler); tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
+				n.mu.Lock()
+				n.subscribed = time.Now()
+				n.mu.Unlock()
+			}
+		})
 	c := mqtt.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
 		t.Fatalf("testenv: notify listener: %v", tok.Error())
