@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
@@ -25,29 +26,53 @@ var (
 	}, []string{"kind", "code"})
 )
 
-// Publisher sends to devices: notifies (for the Outbox) and replies. It has its own broker connection.
+// Publisher sends to devices: notifies (for the Outbox) and replies, on
+// connections of its own. Replies have their own connection, so that a
+// reply never waits behind a burst of notifies (a cancel of 100,000
+// sub-tasks) in a connection's queue; notifies are spread over
+// notifyConns connections by device, so a device's notifies keep their
+// order.
 type Publisher struct {
-	client mqtt.Client
-	files  *models.Files
-	logw   *LogWriter
-	log    *slog.Logger
-	now    func() time.Time
+	notify  []mqtt.Client
+	replies mqtt.Client
+	files   *models.Files
+	logw    *LogWriter
+	log     *slog.Logger
+	now     func() time.Time
 }
 
-// NewPublisher connects a publishing client with id clientID.
+// notifyConns is how many connections carry notifies.
+const notifyConns = 2
+
+// NewPublisher connects the publishing clients, with ids clientID-out{k}
+// (notifies) and clientID-reply.
 func NewPublisher(ctx context.Context, broker, clientID string, files *models.Files, logw *LogWriter, log *slog.Logger) (*Publisher, error) {
-	c := mqtt.NewClient(mqttOptions(broker, clientID, log))
-	if err := connect(ctx, c); err != nil {
-		log.Warn("mqtt publisher not connected yet; it keeps trying", "err", err)
+	p := &Publisher{files: files, logw: logw, log: log, now: time.Now}
+	for k := range notifyConns {
+		p.notify = append(p.notify, mqtt.NewClient(mqttOptions(broker, fmt.Sprintf("%s-out%d", clientID, k), log)))
 	}
-	return &Publisher{client: c, files: files, logw: logw, log: log, now: time.Now}, nil
+	p.replies = mqtt.NewClient(mqttOptions(broker, clientID+"-reply", log))
+	for _, c := range p.clients() {
+		if err := connect(ctx, c); err != nil {
+			log.Warn("mqtt publisher not connected yet; it keeps trying", "err", err)
+		}
+	}
+	return p, nil
 }
+
+func (p *Publisher) clients() []mqtt.Client { return append([]mqtt.Client{p.replies}, p.notify...) }
 
 // Close disconnects once the broker has read everything published.
-func (p *Publisher) Close() { closeClient(p.client, p.log) }
+func (p *Publisher) Close() {
+	for _, c := range p.clients() {
+		closeClient(c, p.log)
+	}
+}
 
-// Connected reports whether the publisher has a broker connection.
-func (p *Publisher) Connected() bool { return p.client.IsConnectionOpen() }
+// notifier is the connection that carries device's notifies.
+func (p *Publisher) notifier(device models.ID) mqtt.Client {
+	return p.notify[uint64(device)%uint64(len(p.notify))]
+}
 
 // publishWait bounds the wait for the broker's acknowledgements of a
 // batch of notifies; those not acknowledged by then count as failed (and
@@ -66,7 +91,7 @@ func (p *Publisher) Publish(ctx context.Context, notices []models.Notice) []erro
 		payload := protocol.Marshal(protocol.Notify{ID: id, Version: protocol.Version,
 			Params: protocol.NotifyParams{Task: p.wireTask(n.SubtaskID, n.Status, n.Document, n.File, now)}})
 		topic := protocol.Topic(n.ProductKey, n.DeviceName, protocol.KindNotify)
-		toks[i] = p.client.Publish(topic, n.QoS, false, payload)
+		toks[i] = p.notifier(n.DeviceID).Publish(topic, n.QoS, false, payload)
 		sub := n.SubtaskID
 		logs[i] = models.LogEntry{Time: now, DeviceID: n.DeviceID, Direction: "c2d", Topic: topic, MessageID: id, Payload: payload, SubtaskID: &sub}
 	}
@@ -107,5 +132,5 @@ func (p *Publisher) wireTask(id models.ID, status models.SubStatus, doc []byte, 
 // reply publishes one reply; the caller waits for the token before it
 // acknowledges the request.
 func (p *Publisher) reply(topic string, qos byte, payload []byte) mqtt.Token {
-	return p.client.Publish(topic, qos, false, payload)
+	return p.replies.Publish(topic, qos, false, payload)
 }
