@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -31,11 +32,26 @@ func metricsMiddleware() fiber.Handler {
 		if err != nil {
 			status = statusOf(err)
 		}
-		route := c.Route().Path
-		httpRequests.WithLabelValues(c.Method(), route, strconv.Itoa(status)).Inc()
-		httpDuration.WithLabelValues(c.Method(), route).Observe(time.Since(start).Seconds())
+		// labels outlive the request: never Fiber's zero-copy strings,
+		// which the next request on the connection overwrites
+		method, route := methodLabel(c.Method()), strings.Clone(c.Route().Path)
+		httpRequests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		httpDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return err
 	}
+}
+
+// methodLabel is the method as a label: one of the standard methods (a
+// constant, so no copy of the request's bytes), or "other", so that made-up
+// methods cannot add series.
+func methodLabel(m string) string {
+	for _, known := range []string{fiber.MethodGet, fiber.MethodHead, fiber.MethodPost, fiber.MethodPut,
+		fiber.MethodPatch, fiber.MethodDelete, fiber.MethodOptions} {
+		if m == known {
+			return known
+		}
+	}
+	return "other"
 }
 
 func metricsHandler() fiber.Handler {
