@@ -2,6 +2,7 @@ package models_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -96,5 +97,53 @@ func TestLastAdminUnderConcurrency(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+	}
+}
+
+// The sign-in limits hold under parallel attempts: of 100 wrong passwords
+// for one account sent at once (each from its own address), exactly the
+// account's limit (5) get their password checked and 401, the rest 429; of
+// 100 attempts from one address at 100 accounts at once, exactly the
+// address's limit (20).
+func TestLoginThrottleParallel(t *testing.T) {
+	a := newAccounts(t)
+	ctx := context.Background()
+	if _, err := a.CreateUser(ctx, models.UserInput{Email: "victim@example.com", Role: "operator", Password: "the right password"}); err != nil {
+		t.Fatal(err)
+	}
+	attempt := func(n int, email, ip func(i int) string) (ok, bad, many int) {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_, _, err := a.Login(ctx, email(i), "a wrong guess", ip(i))
+				mu.Lock()
+				defer mu.Unlock()
+				switch e, isErr := models.AsError(err); {
+				case err == nil:
+					ok++
+				case isErr && e.Kind == models.KindTooMany:
+					many++
+				case err == models.ErrBadLogin:
+					bad++
+				default:
+					t.Errorf("attempt %d: %v", i, err)
+				}
+			}()
+		}
+		wg.Wait()
+		return
+	}
+	victim := func(int) string { return "victim@example.com" }
+	own := func(i int) string { return fmt.Sprintf("10.0.%d.%d", i/250, i%250) }
+	if ok, bad, many := attempt(100, victim, own); ok != 0 || bad != 5 || many != 95 {
+		t.Fatalf("100 parallel wrong passwords for one account: %d signed in, %d checked and wrong, %d refused; want 0, 5, 95", ok, bad, many)
+	}
+	anyone := func(i int) string { return fmt.Sprintf("nobody%d@example.com", i) }
+	one := func(int) string { return "10.9.9.9" }
+	if ok, bad, many := attempt(100, anyone, one); ok != 0 || bad != 20 || many != 80 {
+		t.Fatalf("100 parallel attempts from one address: %d signed in, %d checked, %d refused; want 0, 20, 80", ok, bad, many)
 	}
 }

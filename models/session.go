@@ -53,31 +53,31 @@ func (a *Accounts) Login(ctx context.Context, email, password, ip string) (token
 		return "", nil, err
 	}
 	now := a.now().UTC()
-	if err := a.throttled(ctx, now, "email:"+email, a.Throttle.PerAccount, "this account"); err != nil {
-		return "", nil, err
-	}
-	if err := a.throttled(ctx, now, "ip:"+ip, a.Throttle.PerIP, "your address"); err != nil {
+	if err := a.reserveAttempt(ctx, now, email, ip); err != nil {
 		return "", nil, err
 	}
 	var hash string
 	u, err = scanUserHash(a.db.Pool.QueryRow(ctx, `SELECT `+userColumns+`, password_hash FROM users WHERE email = $1`, email), &hash)
 	if errors.Is(err, pgx.ErrNoRows) {
 		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		return "", nil, a.failed(ctx, now, email, ip)
+		return "", nil, ErrBadLogin
 	} else if err != nil {
 		return "", nil, fmt.Errorf("models: login: %w", err)
 	}
 	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		return "", nil, a.failed(ctx, now, email, ip)
+		return "", nil, ErrBadLogin
 	}
 	if u.Disabled {
 		return "", nil, Forbidden("the account %s is disabled; ask an admin", email)
 	}
+	// signed in: the account's failures are forgiven, and this attempt
+	// does not count against the address
 	token, h := newSecret("")
 	_, err = a.db.Pool.Exec(ctx, `WITH gone AS (DELETE FROM sessions WHERE expires_at < $2 OR last_active < $6),
-		ok AS (DELETE FROM login_failures WHERE subject = $5)
+		ok AS (DELETE FROM login_failures WHERE subject = $5),
+		mine AS (DELETE FROM login_failures WHERE ctid = (SELECT ctid FROM login_failures WHERE subject = $8 AND at = $2 LIMIT 1))
 		INSERT INTO sessions (token_hash, user_id, created_at, last_active, expires_at, ip) VALUES ($1, $3, $2, $2, $4, $7)`,
-		h, now, u.ID, now.Add(a.maxAge), "email:"+email, now.Add(-a.idleTimeout), ip)
+		h, now, u.ID, now.Add(a.maxAge), "email:"+email, now.Add(-a.idleTimeout), ip, "ip:"+ip)
 	if err != nil {
 		return "", nil, fmt.Errorf("models: open session: %w", err)
 	}
@@ -93,31 +93,46 @@ func scanUserHash[T any](row pgx.Row, extra *T) (*User, error) {
 	return &u, nil
 }
 
-// throttled refuses when subject has limit failures within the window.
-func (a *Accounts) throttled(ctx context.Context, now time.Time, subject string, limit int, who string) error {
-	var n int
-	var oldest *time.Time
-	err := a.db.Pool.QueryRow(ctx, `SELECT count(*), min(at) FROM login_failures WHERE subject = $1 AND at > $2`,
-		subject, now.Add(-a.Throttle.Window)).Scan(&n, &oldest)
-	if err != nil {
-		return fmt.Errorf("models: login throttle: %w", err)
+// reserveAttempt counts a sign-in attempt against the account and the
+// source address before its password is checked, or refuses it (429) when
+// either has reached its limit of failures within the window. Check and
+// count are one step per subject (a transaction holding an advisory lock
+// on each subject, always taken in the same order), so parallel attempts
+// cannot all pass the check before any is counted: at most the limit get
+// their password checked. A successful sign-in takes its count back.
+func (a *Accounts) reserveAttempt(ctx context.Context, now time.Time, email, ip string) error {
+	subjects := []struct {
+		key   string
+		limit int
+		who   string
+	}{{"email:" + email, a.Throttle.PerAccount, "this account"}, {"ip:" + ip, a.Throttle.PerIP, "your address"}}
+	err := pgx.BeginFunc(ctx, a.db.Pool, func(tx pgx.Tx) error {
+		for _, sub := range subjects {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, sub.key); err != nil {
+				return err
+			}
+		}
+		for _, sub := range subjects {
+			var n int
+			var oldest *time.Time
+			if err := tx.QueryRow(ctx, `SELECT count(*), min(at) FROM login_failures WHERE subject = $1 AND at > $2`,
+				sub.key, now.Add(-a.Throttle.Window)).Scan(&n, &oldest); err != nil {
+				return err
+			}
+			if n >= sub.limit && oldest != nil {
+				wait := int(math.Ceil(oldest.Add(a.Throttle.Window).Sub(now).Minutes()))
+				return &Error{Kind: KindTooMany, Message: fmt.Sprintf("too many failed sign-ins for %s; try again in %d minute%s", sub.who, wait, plural(wait))}
+			}
+		}
+		_, err := tx.Exec(ctx, `WITH old AS (DELETE FROM login_failures WHERE at < $1)
+			INSERT INTO login_failures (subject, at) VALUES ($2, $3), ($4, $3)`,
+			now.Add(-a.Throttle.Window), subjects[0].key, now, subjects[1].key)
+		return err
+	})
+	if _, ok := AsError(err); ok || err == nil {
+		return err
 	}
-	if n < limit || oldest == nil {
-		return nil
-	}
-	wait := int(math.Ceil(oldest.Add(a.Throttle.Window).Sub(now).Minutes()))
-	return &Error{Kind: KindTooMany, Message: fmt.Sprintf("too many failed sign-ins for %s; try again in %d minute%s", who, wait, plural(wait))}
-}
-
-// failed records a failed sign-in and answers ErrBadLogin.
-func (a *Accounts) failed(ctx context.Context, now time.Time, email, ip string) error {
-	_, err := a.db.Pool.Exec(ctx, `WITH old AS (DELETE FROM login_failures WHERE at < $1)
-		INSERT INTO login_failures (subject, at) VALUES ($2, $3), ($4, $3)`,
-		now.Add(-a.Throttle.Window), "email:"+email, now, "ip:"+ip)
-	if err != nil {
-		return fmt.Errorf("models: record failed login: %w", err)
-	}
-	return ErrBadLogin
+	return fmt.Errorf("models: login throttle: %w", err)
 }
 
 // Session returns the live session of token. An expired session (idle or
