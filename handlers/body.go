@@ -115,14 +115,33 @@ func jsonType(k reflect.Kind) string {
 	return k.String()
 }
 
-// limitBody refuses (413) a request whose declared body is over max bytes,
-// before anything reads it.
+// limitBody refuses (413) a request whose body is over max bytes, however
+// it is framed: a declared length over max before anything reads it; a body
+// that arrives as a stream (chunked, or longer than the server buffers) is
+// read here up to max and refused at the first byte past it, so a handler
+// never holds more than max bytes of it. The multipart routes (device
+// imports, uploads: over largeBody) keep their stream; their handlers
+// count what they copy.
 func limitBody(max int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		if n := c.Request().Header.ContentLength(); n > max {
+		req := c.Request()
+		if n := req.Header.ContentLength(); n > max {
 			c.Context().SetConnectionClose() // the body stays unread
 			return &models.Error{Kind: models.KindTooLarge,
 				Message: fmt.Sprintf("the request body is %d bytes; this call takes at most %d", n, max)}
+		}
+		if max <= largeBody && req.IsBodyStream() {
+			body, err := io.ReadAll(io.LimitReader(req.BodyStream(), int64(max)+1))
+			if err != nil {
+				c.Context().SetConnectionClose()
+				return &models.Error{Kind: models.KindInvalid, Message: "the request body could not be read: " + err.Error()}
+			}
+			if len(body) > max {
+				c.Context().SetConnectionClose() // the rest stays unread
+				return &models.Error{Kind: models.KindTooLarge,
+					Message: fmt.Sprintf("the request body is over %d bytes; this call takes at most %d", max, max)}
+			}
+			req.SetBody(body)
 		}
 		return c.Next()
 	}
