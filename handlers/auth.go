@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"net/url"
 	"strings"
 	"time"
 
@@ -109,19 +108,4 @@ func setSessionCookie(c *fiber.Ctx, token string, secure bool, maxAge time.Durat
 func clearSessionCookie(c *fiber.Ctx) {
 	c.Cookie(&fiber.Cookie{Name: sessionCookie, Value: "", Path: "/", HTTPOnly: true,
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(1, 0)})
-}
-
-// sameOriginPath keeps only the path and query of a URL (a Referer or a
-// next parameter), and only when it is a local path (see localPath), so
-// that sign-in never sends the browser elsewhere.
-func sameOriginPath(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return ""
-	}
-	p := u.Path
-	if u.RawQuery != "" {
-		p += "?" + u.RawQuery
-	}
-	return localPath(p, "")
 }
