@@ -65,6 +65,9 @@ func sessionAuth(acc accounts) fiber.Handler {
 			return redirect(c, views.LoginURL(next))
 		}
 		c.Locals(userLocal, &s.User)
+		// what a signed-in user sees stays out of every cache (shared
+		// machines, proxies, the back button after sign-out)
+		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.Next()
 	}
 }

@@ -14,8 +14,8 @@ func page(c *fiber.Ctx) (models.Page, error) {
 	p := models.Page{Number: 1, Size: 20}
 	if s := c.Query("page"); s != "" {
 		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			return p, models.Invalid("page", "must be a whole number from 1")
+		if err != nil || n < 1 || n > maxPage {
+			return p, models.Invalid("page", "must be a whole number from 1 to %d", maxPage)
 		}
 		p.Number = n
 	}
@@ -28,6 +28,10 @@ func page(c *fiber.Ctx) (models.Page, error) {
 	}
 	return p, nil
 }
+
+// maxPage bounds page numbers, so that no page's offset overflows (a huge
+// page number once wrapped round to page 1).
+const maxPage = 1_000_000
 
 // pathID reads the id path parameter name.
 func pathID(c *fiber.Ctx, name string) (models.ID, error) {

@@ -147,3 +147,26 @@ func TestLoginThrottleParallel(t *testing.T) {
 		t.Fatalf("100 parallel attempts from one address: %d signed in, %d checked, %d refused; want 0, 20, 80", ok, bad, many)
 	}
 }
+
+// A disabled account answers the right password exactly as a wrong one, so
+// that a guesser learns nothing from it.
+func TestDisabledAccountSameAnswer(t *testing.T) {
+	a := newAccounts(t)
+	ctx := context.Background()
+	if _, err := a.CreateUser(ctx, models.UserInput{Email: "admin@example.com", Role: "admin", Password: "the admin password"}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := a.CreateUser(ctx, models.UserInput{Email: "gone@example.com", Role: "operator", Password: "the right password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yes := true
+	if _, _, err := a.UpdateUser(ctx, u.ID, models.UserPatch{Disabled: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	_, _, right := a.Login(ctx, "gone@example.com", "the right password", "10.1.1.1")
+	_, _, wrong := a.Login(ctx, "gone@example.com", "a wrong password", "10.1.1.2")
+	if right != models.ErrBadLogin || wrong != models.ErrBadLogin {
+		t.Fatalf("disabled account: right password %v, wrong password %v", right, wrong)
+	}
+}

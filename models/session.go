@@ -64,11 +64,10 @@ func (a *Accounts) Login(ctx context.Context, email, password, ip string) (token
 	} else if err != nil {
 		return "", nil, fmt.Errorf("models: login: %w", err)
 	}
-	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	// a disabled account gets the answer of a wrong password, whichever
+	// was sent: a different one would tell a guesser the password was right
+	if bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil || u.Disabled {
 		return "", nil, ErrBadLogin
-	}
-	if u.Disabled {
-		return "", nil, Forbidden("the account %s is disabled; ask an admin", email)
 	}
 	// signed in: the account's failures are forgiven, and this attempt
 	// does not count against the address
