@@ -114,7 +114,7 @@ func TestConsoleFilesShowAndDelete(t *testing.T) {
 	if got := testid(doc, "file-json").Text(); got != "{\n  \"b\": [\n    1,\n    2\n  ],\n  \"a\": \"x\"\n}" {
 		t.Fatalf("rule JSON: %q", got)
 	}
-	if testid(doc, "file-download").AttrOr("href", "") != "/api/v1/files/"+rule.ID.String()+"/content" ||
+	if testid(doc, "file-download").AttrOr("href", "") != "/files/"+rule.ID.String()+"/content" ||
 		testid(doc, "file-user").AttrOr("data-task-id", "") != task.ID.String() || testid(doc, "file-busy").Length() != 1 {
 		t.Fatalf("rule page: %q", doc.Find("main").Text())
 	}

@@ -68,7 +68,7 @@ func SubtasksCSVURL(id models.ID, status string) string {
 func SubtaskURL(id, sid models.ID) string { return TaskURL(id) + "/subtasks/" + sid.String() }
 
 // TaskDocumentURL downloads a task's job document.
-func TaskDocumentURL(id models.ID) string { return "/api/v1/tasks/" + id.String() + "/document" }
+func TaskDocumentURL(id models.ID) string { return TaskURL(id) + "/document" }
 
 // RuleTemplateURL downloads the rule file template.
 func RuleTemplateURL() string { return "/console/rule-template.json" }

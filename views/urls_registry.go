@@ -62,7 +62,7 @@ func FileURL(id models.ID) string { return "/files/" + id.String() }
 func FileDeleteURL(id models.ID) string { return FileURL(id) + "/delete" }
 
 // FileContentURL downloads a file's content.
-func FileContentURL(id models.ID) string { return "/api/v1/files/" + id.String() + "/content" }
+func FileContentURL(id models.ID) string { return FileURL(id) + "/content" }
 
 // GroupPreviewURL is the live preview of a dynamic group query.
 func GroupPreviewURL() string { return "/groups/preview" }
