@@ -28,6 +28,7 @@ test: services
 	bash scripts/services.sh chromium
 	$(MAKE) assets-check
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
 	$(GO) test -count=1 -timeout 15m ./...
 
 # make bench BENCH_FLAGS="-only c,h -runs 3 -h-minutes 1"
@@ -44,6 +45,8 @@ fmt:
 	| xargs -0 -r gofmt -l -w
 
 TEMPL := $(GO) run github.com/a-h/templ/cmd/templ@v0.3.1100
+# staticcheck, pinned, from the Go module proxy like any module
+STATICCHECK := $(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 # Regenerates the templ Go code and the console's static files (Tailwind
 # CSS, htmx); the output is committed so that go build needs no node.

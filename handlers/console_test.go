@@ -243,8 +243,8 @@ func TestConsoleEditInPlace(t *testing.T) {
 		t.Fatalf("rollout error: %q", frag.Text())
 	}
 	resp, frag = s.page("POST", base+"config", url.Values{"rolloutPerMinute": {"50"}, "inProgressTimeoutMinutes": {"20000"}}, true)
-	if !strings.Contains(testid(frag, "error-edit-timeout-error").Text(), "1 to 10080") {
-		t.Fatalf("timeout error: %q", frag.Text())
+	if resp.StatusCode != 422 || !strings.Contains(testid(frag, "error-edit-timeout-error").Text(), "1 to 10080") {
+		t.Fatalf("timeout error: %d %q", resp.StatusCode, frag.Text())
 	}
 	resp, frag = s.page("POST", base+"config", url.Values{"rolloutPerMinute": {"50"}, "inProgressTimeoutMinutes": {"30"}}, true)
 	if resp.StatusCode != 200 || !strings.Contains(testid(frag, "config-view").Text(), "30 minutes") {
