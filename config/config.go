@@ -46,6 +46,12 @@ type Config struct {
 	// ends it that long after sign-in.
 	SessionIdle time.Duration
 	SessionMax  time.Duration
+	// HTTPHeaderTimeout bounds how long a client may take to send a
+	// request's headers (and, but for uploads, its body).
+	HTTPHeaderTimeout time.Duration
+	// HTTPMaxConnsPerIP caps the open connections of one client address
+	// (0: no cap, e.g. behind a proxy that is the only client).
+	HTTPMaxConnsPerIP int
 	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse
 	// proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
 	TrustedProxies []string
@@ -148,6 +154,14 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	c.SessionIdle, c.SessionMax = time.Duration(idle)*time.Minute, time.Duration(max)*time.Hour
+	headers, err := intVar(get, "FLEETTASKS_HTTP_HEADER_TIMEOUT_SECONDS", 10, 1, 600)
+	if err != nil {
+		return nil, err
+	}
+	c.HTTPHeaderTimeout = time.Duration(headers) * time.Second
+	if c.HTTPMaxConnsPerIP, err = intVar(get, "FLEETTASKS_HTTP_MAX_CONNS_PER_IP", 256, 0, 100000); err != nil {
+		return nil, err
+	}
 	for _, p := range strings.Split(getenv("FLEETTASKS_TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue

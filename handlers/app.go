@@ -4,6 +4,7 @@ package handlers
 
 import (
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -11,6 +12,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
 	"github.com/redis/go-redis/v9"
+	"github.com/valyala/fasthttp"
 
 	"fleettasks/config"
 	"fleettasks/models"
@@ -40,6 +42,20 @@ const MaxUpload = models.MaxFirmwareSize + 1<<20
 const contentSecurityPolicy = "default-src 'self'; script-src 'self'; style-src 'self'; style-src-attr 'unsafe-inline'; " +
 	"img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 
+// uploadReadTimeout is how long an upload's body (firmware, a device
+// import) may take to arrive.
+const uploadReadTimeout = 10 * time.Minute
+
+// streamedBody reports whether path takes a streamed multipart body (an
+// upload or a device import), which may take long to arrive.
+func streamedBody(path string) bool {
+	switch path {
+	case "/api/v1/files", "/files", "/console/files":
+		return true
+	}
+	return strings.HasSuffix(path, "/import")
+}
+
 // New builds the Fiber app with every route.
 func New(d Deps) *fiber.App {
 	if d.Log == nil {
@@ -52,15 +68,25 @@ func New(d Deps) *fiber.App {
 		// uploads are read as a stream by the handler, never pre-parsed
 		DisablePreParseMultipartForm: true,
 		BodyLimit:                    MaxUpload,
-		ReadTimeout:                  10 * time.Minute,
-		IdleTimeout:                  2 * time.Minute,
-		DisableStartupMessage:        true,
+		// a client has HTTPHeaderTimeout for a request's headers (and
+		// body); uploads get uploadReadTimeout for theirs (HeaderReceived)
+		ReadTimeout:           d.Config.HTTPHeaderTimeout,
+		IdleTimeout:           2 * time.Minute,
+		DisableStartupMessage: true,
 		// client address and scheme from X-Forwarded-* only when the
 		// request comes through a configured proxy
 		EnableTrustedProxyCheck: true,
 		TrustedProxies:          d.Config.TrustedProxies,
 		ProxyHeader:             proxyHeader(d.Config.TrustedProxies),
 	})
+	app.Server().MaxConnsPerIP = d.Config.HTTPMaxConnsPerIP
+	app.Server().HeaderReceived = func(h *fasthttp.RequestHeader) fasthttp.RequestConfig {
+		path, _, _ := strings.Cut(string(h.RequestURI()), "?")
+		if h.IsPost() && streamedBody(path) {
+			return fasthttp.RequestConfig{ReadTimeout: uploadReadTimeout}
+		}
+		return fasthttp.RequestConfig{}
+	}
 	app.Use(recover.New())
 	app.Use(requestid.New(requestid.Config{ContextKey: "requestid"}))
 	app.Use(helmet.New(helmet.Config{
