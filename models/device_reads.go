@@ -58,21 +58,16 @@ func (t *Tasks) DeviceSubtask(ctx context.Context, deviceID ID, taskID string) (
 
 func (t *Tasks) executableDetail(ctx context.Context, where string, args ...any) (*Executable, error) {
 	var e Executable
-	var fileID *ID
-	var method *string
-	var sign *string
-	err := t.db.Pool.QueryRow(ctx, `SELECT s.id, s.status, s.progress, s.status_details::text, t.job_document::text,
-		t.job_file_id, t.sign_method, CASE t.sign_method WHEN 'MD5' THEN f.md5 ELSE f.sha256 END
-		FROM subtasks s JOIN tasks t ON t.id = s.task_id LEFT JOIN files f ON f.id = t.job_file_id
-		WHERE `+where, args...).Scan(&e.ID, &e.Status, &e.Progress, &e.StatusDetails, &e.Document, &fileID, &method, &sign)
+	var file noticeFileRow
+	err := t.db.Pool.QueryRow(ctx, `SELECT s.id, s.status, s.progress, s.status_details::text, t.job_document::text, `+taskFileColumns+`
+		FROM subtasks s JOIN tasks t ON t.id = s.task_id `+taskFileJoin+`
+		WHERE `+where, args...).Scan(&e.ID, &e.Status, &e.Progress, &e.StatusDetails, &e.Document, &file.id, &file.method, &file.sign)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("models: device sub-task: %w", err)
 	}
-	if fileID != nil && method != nil && sign != nil {
-		e.File = &NoticeFile{FileID: *fileID, SignMethod: *method, Sign: *sign}
-	}
+	e.File = file.notice()
 	return &e, nil
 }
 

@@ -24,7 +24,15 @@ type NotifyBatch struct {
 // for the broker's acknowledgements (10 s) and the settling after it.
 const DefaultOutboxLease = 20 * time.Second
 
-// noticeFileRow is a task's file as a query reads it for a notify.
+// taskFileColumns and taskFileJoin read a task's file as a notify carries
+// it (into a noticeFileRow): its id, sign method and the digest that
+// method names. The task is t.
+const (
+	taskFileColumns = `t.job_file_id, t.sign_method, CASE t.sign_method WHEN 'MD5' THEN f.md5 ELSE f.sha256 END`
+	taskFileJoin    = `LEFT JOIN files f ON f.id = t.job_file_id`
+)
+
+// noticeFileRow is a task's file as taskFileColumns read it.
 type noticeFileRow struct {
 	id           *ID
 	method, sign *string
@@ -134,9 +142,8 @@ func (t *Tasks) ClaimStaleBatches(ctx context.Context, limit int) ([]*NotifyBatc
 			doc  string
 			file noticeFileRow
 		)
-		err := t.db.Pool.QueryRow(ctx, `SELECT t.qos, t.job_document::text, t.job_file_id, t.sign_method,
-			CASE t.sign_method WHEN 'MD5' THEN f.md5 ELSE f.sha256 END
-			FROM tasks t LEFT JOIN files f ON f.id = t.job_file_id WHERE t.id = $1`, b.TaskID).
+		err := t.db.Pool.QueryRow(ctx, `SELECT t.qos, t.job_document::text, `+taskFileColumns+`
+			FROM tasks t `+taskFileJoin+` WHERE t.id = $1`, b.TaskID).
 			Scan(&qos, &doc, &file.id, &file.method, &file.sign)
 		if err != nil && err != pgx.ErrNoRows {
 			return nil, fmt.Errorf("models: notify batch %d: %w", b.ID, err)

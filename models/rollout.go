@@ -89,8 +89,8 @@ func (t *Tasks) RolloutStep(ctx context.Context, id ID) (Step, error) {
 			file  noticeFileRow
 		)
 		err := tx.QueryRow(ctx, `SELECT t.rollout_per_minute, t.qos, t.rollout_epoch, t.rollout_sent, t.rollout_lag_seconds,
-			t.job_document::text, t.job_file_id, t.sign_method, CASE t.sign_method WHEN 'MD5' THEN f.md5 ELSE f.sha256 END
-			FROM tasks t LEFT JOIN files f ON f.id = t.job_file_id
+			t.job_document::text, `+taskFileColumns+`
+			FROM tasks t `+taskFileJoin+`
 			WHERE t.id = $1 AND t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL AND t.rollout_next_at <= $2
 			FOR UPDATE OF t SKIP LOCKED`, id, now).
 			Scan(&rate, &qos, &ep, &count, &lag, &doc, &file.id, &file.method, &file.sign)
