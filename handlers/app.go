@@ -11,7 +11,6 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/helmet"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 	"github.com/gofiber/fiber/v2/middleware/requestid"
-	"github.com/redis/go-redis/v9"
 	"github.com/valyala/fasthttp"
 
 	"fleettasks/config"
@@ -27,7 +26,6 @@ type Deps struct {
 	Tasks    *models.Tasks
 	Accounts *models.Accounts
 	Audit    *models.Audit
-	Redis    *redis.Client // CSRF tokens
 	Ready    []ReadyCheck
 	Log      *slog.Logger
 }

@@ -20,11 +20,11 @@ import (
 // signInForm posts the sign-in form as a browser with a CSRF cookie does.
 func (s *testServer) signInForm(email, password, next string) *http.Response {
 	s.t.Helper()
-	csrf := s.csrfToken()
+	cookie, csrf := s.signInToken()
 	form := url.Values{"email": {email}, "password": {password}, "next": {next}, "_csrf": {csrf}}
 	req := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: csrf})
+	req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: cookie})
 	resp, err := s.App.Test(req, 30_000)
 	if err != nil {
 		s.t.Fatal(err)
@@ -69,14 +69,14 @@ func TestSignIn(t *testing.T) {
 	// over HTTPS (per a trusted proxy's X-Forwarded-Proto) the cookie is
 	// Secure; the header of anyone else is ignored
 	httpsSignIn := func(app *fiber.App) *http.Cookie {
-		csrf := s.csrfToken()
+		cookie, csrf := s.signInToken()
 		req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"email": {admin.User.Email}, "password": {testPassword}, "_csrf": {csrf}}.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("X-Forwarded-Proto", "https")
 		req.Header.Set("X-Forwarded-For", "198.51.100.7")
 		req.Header.Set("Referer", "https://example.com/login")
 		req.Host = "example.com"
-		req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: csrf})
+		req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: cookie})
 		resp, err := app.Test(req, 30_000)
 		if err != nil {
 			t.Fatal(err)
@@ -103,7 +103,7 @@ func TestSignIn(t *testing.T) {
 	}
 
 	// sign out: the session no longer opens anything
-	user := &creds{User: admin.User, Session: c.Value, CSRF: admin.CSRF}
+	user := &creds{User: admin.User, Session: c.Value, CSRF: s.sessionCSRF(c.Value)}
 	s.As = user
 	if resp, _ := s.page("POST", "/logout", url.Values{}, false); resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
 		t.Fatalf("sign out: %d %s", resp.StatusCode, resp.Header.Get("Location"))

@@ -44,6 +44,9 @@ func (h *signIn) login(c *fiber.Ctx) error {
 		return render(c, "Sign in", views.LoginPage(views.LoginForm{Email: email, Next: next, Error: me.Message}))
 	}
 	setSessionCookie(c, token, secureCookies(c, h.publicURL), h.maxAge)
+	// the form's cookie has served; the session's pages carry its own token
+	c.Cookie(&fiber.Cookie{Name: signInCookie, Value: "", Path: "/", HTTPOnly: true,
+		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(1, 0)})
 	c.Locals(userLocal, u)
 	auditTarget(c, "user", u.ID)
 	h.guard.record(c, "auth.login")

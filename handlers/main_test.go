@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/gofiber/fiber/v2"
-	"github.com/redis/go-redis/v9"
 	"golang.org/x/crypto/bcrypt"
 
 	"fleettasks/config"
@@ -56,8 +56,6 @@ func newTestServer(t *testing.T, opts ...models.FilesOption) *testServer {
 	files := models.NewFiles(db, cfg.DataDir, cfg.Secret, cfg.PublicURL, opts...)
 	clock := &testenv.Clock{}
 	acc := models.NewAccounts(db, models.WithAccountClock(clock.Now), models.WithPasswordCost(bcrypt.MinCost))
-	rdb := redis.NewClient(testenv.RedisOptions(t))
-	t.Cleanup(func() { rdb.Close() })
 	d := handlers.Deps{
 		Config:   cfg,
 		DB:       db,
@@ -66,7 +64,6 @@ func newTestServer(t *testing.T, opts ...models.FilesOption) *testServer {
 		Tasks:    models.NewTasks(db, files),
 		Accounts: acc,
 		Audit:    models.NewAudit(db),
-		Redis:    rdb,
 	}
 	s := &testServer{App: handlers.New(d), Deps: d, t: t, clock: clock}
 	s.As = s.user(models.RoleAdmin)
@@ -99,24 +96,53 @@ func (s *testServer) user(role models.Role) *creds {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	return &creds{User: u, Session: session, Token: token, CSRF: s.csrfToken()}
+	return &creds{User: u, Session: session, Token: token, CSRF: s.sessionCSRF(session)}
 }
 
-// csrfToken is a fresh CSRF token, as the sign-in page hands it out.
-func (s *testServer) csrfToken() string {
+// sessionCSRF is the CSRF token the console's pages hand session.
+func (s *testServer) sessionCSRF(session string) string {
+	s.t.Helper()
+	req := httptest.NewRequest("GET", "/products", nil)
+	req.AddCookie(&http.Cookie{Name: "fleettasks_session", Value: session})
+	resp, err := s.App.Test(req, 30_000)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	token := doc.Find(`meta[name="csrf-token"]`).AttrOr("content", "")
+	if token == "" {
+		s.t.Fatalf("GET /products (%d) has no CSRF token", resp.StatusCode)
+	}
+	return token
+}
+
+// signInToken is what the sign-in page hands an anonymous browser: the
+// cookie binding its form and the form's CSRF token.
+func (s *testServer) signInToken() (cookie, token string) {
 	s.t.Helper()
 	resp, err := s.App.Test(httptest.NewRequest("GET", "/login", nil), 30_000)
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	for _, c := range resp.Cookies() {
 		if c.Name == "fleettasks_csrf" && c.Value != "" {
-			return c.Value
+			cookie = c.Value
 		}
 	}
-	s.t.Fatal("GET /login set no fleettasks_csrf cookie")
-	return ""
+	doc, err := goquery.NewDocumentFromReader(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	token = doc.Find(`input[name="_csrf"]`).AttrOr("value", "")
+	if cookie == "" || token == "" {
+		s.t.Fatalf("GET /login: cookie %q, form token %q", cookie, token)
+	}
+	return cookie, token
 }
 
 // sign adds cr's credentials to req: the API token for /api/, else the
@@ -134,7 +160,6 @@ func (cr *creds) sign(req *http.Request) {
 	}
 	if req.Header.Get("Cookie") == "" {
 		req.AddCookie(&http.Cookie{Name: "fleettasks_session", Value: cr.Session})
-		req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: cr.CSRF})
 	}
 	if req.Method != http.MethodGet && req.Method != http.MethodHead && req.Header.Get("X-Csrf-Token") == "" {
 		req.Header.Set("X-Csrf-Token", cr.CSRF)

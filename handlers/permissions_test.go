@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/redis/go-redis/v9"
+
 	"fleettasks/internal/testenv"
 	"fleettasks/models"
 	"fleettasks/views"
@@ -379,20 +381,19 @@ func TestAnonymousAndBadCredentials(t *testing.T) {
 	}
 }
 
-// TestCSRF: a console change without the token, with a wrong one, or with
-// a header that does not match the cookie is refused 403 and changes
-// nothing; the form field works for plain forms.
+// TestCSRF: a console change without the token, with a wrong one, with
+// another session's or the sign-in form's, or with the token in the query
+// string is refused 403 and changes nothing; the header and the form field
+// of a URL-encoded body work.
 func TestCSRF(t *testing.T) {
 	s := newTestServer(t)
 	admin := s.As
-	other := s.csrfToken() // a valid token, but not this browser's cookie
-	post := func(form url.Values, header, cookie string) int {
-		req := httptest.NewRequest("POST", "/products", strings.NewReader(form.Encode()))
+	other := s.user(models.RoleOperator).CSRF // valid, for another session
+	_, signInToken := s.signInToken()
+	post := func(form url.Values, query, header string) int {
+		req := httptest.NewRequest("POST", "/products"+query, strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.AddCookie(&http.Cookie{Name: "fleettasks_session", Value: admin.Session})
-		if cookie != "" {
-			req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: cookie})
-		}
 		if header != "" {
 			req.Header.Set("X-Csrf-Token", header)
 		}
@@ -404,23 +405,22 @@ func TestCSRF(t *testing.T) {
 	}
 	s.As = nil
 	cases := []struct {
-		name           string
-		form           url.Values
-		header, cookie string
-		want           int
+		name          string
+		form          url.Values
+		query, header string
+		want          int
 	}{
 		{"no token at all", url.Values{"productKey": {"c1"}}, "", "", 403},
-		{"cookie but no header or field", url.Values{"productKey": {"c2"}}, "", admin.CSRF, 403},
-		{"wrong header", url.Values{"productKey": {"c3"}}, "forged", admin.CSRF, 403},
-		{"header of another cookie", url.Values{"productKey": {"c4"}}, other, admin.CSRF, 403},
-		{"header without the cookie", url.Values{"productKey": {"c5"}}, admin.CSRF, "", 403},
-		{"unknown token in both", url.Values{"productKey": {"c6"}}, "made-up", "made-up", 403},
-		{"wrong form field", url.Values{"productKey": {"c7"}, "_csrf": {"forged"}}, "", admin.CSRF, 403},
-		{"header", url.Values{"productKey": {"ok1"}}, admin.CSRF, admin.CSRF, 303},
-		{"form field", url.Values{"productKey": {"ok2"}, "_csrf": {admin.CSRF}}, "", admin.CSRF, 303},
+		{"wrong header", url.Values{"productKey": {"c3"}}, "", "forged", 403},
+		{"another session's token", url.Values{"productKey": {"c4"}}, "", other, 403},
+		{"the sign-in form's token", url.Values{"productKey": {"c5"}}, "", signInToken, 403},
+		{"wrong form field", url.Values{"productKey": {"c7"}, "_csrf": {"forged"}}, "", "", 403},
+		{"token in the query string", url.Values{"productKey": {"c8"}}, "?_csrf=" + url.QueryEscape(admin.CSRF), "", 403},
+		{"header", url.Values{"productKey": {"ok1"}}, "", admin.CSRF, 303},
+		{"form field", url.Values{"productKey": {"ok2"}, "_csrf": {admin.CSRF}}, "", "", 303},
 	}
 	for _, c := range cases {
-		if got := post(c.form, c.header, c.cookie); got != c.want {
+		if got := post(c.form, c.query, c.header); got != c.want {
 			t.Errorf("%s: %d, want %d", c.name, got, c.want)
 		}
 		_, err := s.Deps.Registry.GetProduct(context.Background(), c.form.Get("productKey"))
@@ -428,11 +428,80 @@ func TestCSRF(t *testing.T) {
 			t.Errorf("%s: product created = %v", c.name, created)
 		}
 	}
-	// sign-in is protected too (login CSRF)
-	req := httptest.NewRequest("POST", "/login", strings.NewReader(url.Values{"email": {admin.User.Email}, "password": {testPassword}}.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	if resp, _ := s.fetch(req); resp.StatusCode != http.StatusForbidden {
-		t.Errorf("sign-in without a CSRF token: %d", resp.StatusCode)
+	// sign-in is protected too (login CSRF): without a token, with a token
+	// but not the cookie it was issued with, with another browser's pair
+	cookie, token := s.signInToken()
+	cookie2, _ := s.signInToken()
+	for _, c := range []struct{ name, cookie, token string }{
+		{"no token", cookie, ""},
+		{"no cookie", "", token},
+		{"another browser's cookie", cookie2, token},
+		{"a session's token", cookie, admin.CSRF},
+	} {
+		form := url.Values{"email": {admin.User.Email}, "password": {testPassword}}
+		if c.token != "" {
+			form.Set("_csrf", c.token)
+		}
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if c.cookie != "" {
+			req.AddCookie(&http.Cookie{Name: "fleettasks_csrf", Value: c.cookie})
+		}
+		if resp, _ := s.fetch(req); resp.StatusCode != http.StatusForbidden || sessionOf(resp) != nil {
+			t.Errorf("sign-in, %s: %d", c.name, resp.StatusCode)
+		}
+	}
+}
+
+// TestCSRFNoServerState: anonymous views of the sign-in page leave nothing
+// on the server (no Redis key, no row); the token is bound to the session,
+// so signing in again gives a new one and the old session's token is
+// refused on the new session.
+func TestCSRFNoServerState(t *testing.T) {
+	s := newTestServer(t)
+	rdb := redis.NewClient(testenv.RedisOptions(t))
+	defer rdb.Close()
+	ctx := context.Background()
+	count := func() (keys int, sessions int64) {
+		iter := rdb.Scan(ctx, 0, "fleettasks:csrf:*", 1000).Iterator()
+		for iter.Next(ctx) {
+			keys++
+		}
+		if err := iter.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Deps.DB.Gorm.Raw("SELECT count(*) FROM sessions").Scan(&sessions).Error; err != nil {
+			t.Fatal(err)
+		}
+		return keys, sessions
+	}
+	keys0, sessions0 := count()
+	for range 50 {
+		s.signInToken()
+	}
+	if keys, sessions := count(); keys != keys0 || sessions != sessions0 {
+		t.Errorf("50 anonymous views of /login: Redis CSRF keys %d → %d, sessions %d → %d", keys0, keys, sessions0, sessions)
+	}
+
+	admin := s.As
+	s.As = nil
+	resp := s.signInForm(admin.User.Email, testPassword, "")
+	c := sessionOf(resp)
+	if c == nil {
+		t.Fatalf("sign in: %d", resp.StatusCode)
+	}
+	fresh := s.sessionCSRF(c.Value)
+	if fresh == admin.CSRF {
+		t.Fatal("a new session has the old session's CSRF token")
+	}
+	for token, want := range map[string]int{admin.CSRF: 403, fresh: 303} {
+		req := httptest.NewRequest("POST", "/products", strings.NewReader(url.Values{"productKey": {"rot" + fmt.Sprint(want)}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Csrf-Token", token)
+		req.AddCookie(c)
+		if resp, _ := s.fetch(req); resp.StatusCode != want {
+			t.Errorf("new session with the %s token: %d, want %d", map[int]string{403: "old", 303: "new"}[want], resp.StatusCode, want)
+		}
 	}
 }
 

@@ -108,13 +108,13 @@ func routes(app *fiber.App, d Deps) {
 	api.get("/audit", admin, au.listAudit)
 
 	// --- console: a session cookie and a CSRF token ---
-	csrf := csrfProtection(d.Redis, d.Config.PublicURL, d.Accounts.MaxAge())
+	csrf := newCSRFKeys(d.Config.Secret, d.Config.PublicURL)
 	in := &signIn{acc: d.Accounts, guard: g, publicURL: d.Config.PublicURL, maxAge: d.Accounts.MaxAge()}
-	app.Get("/login", csrf, in.form)
-	app.Post("/login", limitBody(smallBody), csrf, in.login)
-	app.Post("/logout", limitBody(smallBody), sessionAuth(d.Accounts), csrf, in.logout)
+	app.Get("/login", csrf.signIn(), in.form)
+	app.Post("/login", limitBody(smallBody), csrf.signIn(), in.login)
+	app.Post("/logout", limitBody(smallBody), sessionAuth(d.Accounts), csrf.session(), in.logout)
 
-	ui := routeSet{r: app, auth: []fiber.Handler{sessionAuth(d.Accounts), csrf}, guard: g}
+	ui := routeSet{r: app, auth: []fiber.Handler{sessionAuth(d.Accounts), csrf.session()}, guard: g}
 	con := newConsole(d.Tasks, d.Registry, d.Files)
 	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
 	ui.get("/tasks", view, con.taskList)

@@ -24,7 +24,7 @@ func (b *benchRun) pages(ctx context.Context) error {
 	files := models.NewFiles(b.db, b.cfg.DataDir, b.cfg.Secret, b.cfg.PublicURL)
 	acc := models.NewAccounts(b.db)
 	app := handlers.New(handlers.Deps{Config: b.cfg, DB: b.db, Registry: registry, Files: files, Tasks: b.tasks,
-		Accounts: acc, Audit: models.NewAudit(b.db), Redis: b.redis})
+		Accounts: acc, Audit: models.NewAudit(b.db)})
 	// the pages are read as support staff would: signed in, every request
 	// checking its session
 	const password = "bench-password"

@@ -104,7 +104,7 @@ func (a *App) Close() {
 func (a *App) HandlerDeps() handlers.Deps {
 	return handlers.Deps{
 		Config: a.Config, DB: a.DB, Registry: a.Registry, Files: a.Files, Tasks: a.Tasks, Log: a.Log,
-		Accounts: a.Accounts, Audit: a.Audit, Redis: a.Redis,
+		Accounts: a.Accounts, Audit: a.Audit,
 		Ready: []handlers.ReadyCheck{
 			{Name: "postgres", Check: func(ctx context.Context) error { return a.DB.Pool.Ping(ctx) }},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
