@@ -109,6 +109,9 @@ func multipartReader(c *fiber.Ctx) (io.Reader, *multipart.Reader, error) {
 		return nil, nil, errors.New("handlers: upload: the request body is not streamed; " +
 			"the app needs StreamRequestBody and DisablePreParseMultipartForm")
 	}
+	if tee, ok := c.Locals(bodyTeeLocal).(io.Writer); ok { // an idempotent request's fingerprint
+		body = io.TeeReader(body, tee)
+	}
 	return body, multipart.NewReader(body, params["boundary"]), nil
 }
 

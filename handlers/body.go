@@ -74,6 +74,9 @@ func topField(path string) string {
 	return path
 }
 
+// bodyCapLocal holds the route's body cap (limitBody).
+const bodyCapLocal = "bodyCap"
+
 // maxJSONBody bounds a JSON request: 100,000 devices of a task target and
 // a 64 KB job document fit well within it.
 const maxJSONBody = 16 << 20
@@ -124,6 +127,7 @@ func jsonType(k reflect.Kind) string {
 // count what they copy.
 func limitBody(max int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
+		c.Locals(bodyCapLocal, max)
 		req := c.Request()
 		if n := req.Header.ContentLength(); n > max {
 			c.Context().SetConnectionClose() // the body stays unread

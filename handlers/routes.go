@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"slices"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -15,6 +16,9 @@ type routeSet struct {
 	r     fiber.Router
 	auth  []fiber.Handler
 	guard guard
+	// once, when set, makes the set's POSTs idempotent (streamed: the
+	// route's handler reads the body as a stream)
+	once func(streamed bool) fiber.Handler
 }
 
 // get is a read: any role with p.
@@ -25,7 +29,11 @@ func (s routeSet) get(path string, p models.Permission, h fiber.Handler) {
 // change is a state-changing route: refused over maxBody bytes, allowed
 // to roles with p, recorded in the audit log as action when it succeeds.
 func (s routeSet) change(method, path string, p models.Permission, action string, maxBody int, h fiber.Handler) {
-	s.r.Add(method, path, slices.Concat([]fiber.Handler{limitBody(maxBody)}, s.auth, []fiber.Handler{s.guard.act(p, action), h})...)
+	chain := slices.Concat([]fiber.Handler{limitBody(maxBody)}, s.auth)
+	if s.once != nil && method == fiber.MethodPost {
+		chain = append(chain, s.once(maxBody > largeBody))
+	}
+	s.r.Add(method, path, append(chain, s.guard.act(p, action), h)...)
 }
 
 // Request body limits by kind of route.
@@ -59,7 +67,8 @@ func routes(app *fiber.App, d Deps) {
 	)
 
 	// --- JSON API: API tokens ---
-	api := routeSet{r: app.Group("/api/v1"), auth: []fiber.Handler{apiAuth(d.Accounts)}, guard: g}
+	once := idempotency{store: models.NewIdempotency(d.DB, 0), wait: 30 * time.Second, log: d.Log}
+	api := routeSet{r: app.Group("/api/v1"), auth: []fiber.Handler{apiAuth(d.Accounts)}, guard: g, once: once.header}
 	af := newAPIFiles(d.Files)
 	api.change(post, "/files", files, "file.upload", uploadBody, af.upload)
 	api.get("/files", view, af.list)
@@ -119,7 +128,10 @@ func routes(app *fiber.App, d Deps) {
 	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
 	ui.get("/tasks", view, con.taskList)
 	ui.get("/tasks/new", tasks, con.taskNew)
-	ui.change(post, "/tasks/new", tasks, "task.create", largeBody, con.taskCreate)
+	// the create form carries a one-time key: a double submit creates one task
+	uiOnce := ui
+	uiOnce.once = func(bool) fiber.Handler { return once.formField() }
+	uiOnce.change(post, "/tasks/new", tasks, "task.create", largeBody, con.taskCreate)
 	ui.get("/tasks/:id", view, con.taskShow)
 	ui.get("/tasks/:id/summary", view, con.taskSummary)
 	ui.get("/tasks/:id/document", view, at.document)

@@ -11,7 +11,7 @@ import (
 
 // GET /tasks/new — step 1 of the create form.
 func (h *console) taskNew(c *fiber.Ctx) error {
-	f := views.TaskForm{Step: 1, Values: createFormValues(nil), Errors: map[string]string{}}
+	f := views.TaskForm{Step: 1, Values: createFormValues(nil), Errors: map[string]string{}, Once: newNonce()}
 	if err := h.formLists(c, &f); err != nil {
 		return err
 	}
@@ -34,7 +34,7 @@ func (h *console) taskCreate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f := views.TaskForm{Step: 1, Values: createFormValues(v)}
+	f := views.TaskForm{Step: 1, Values: createFormValues(v), Once: newNonce()}
 	if err := h.formLists(c, &f); err != nil {
 		return err
 	}

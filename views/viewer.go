@@ -36,3 +36,7 @@ func can(ctx context.Context, p models.Permission) bool {
 // CSRFField is the name of the hidden form field with the CSRF token (htmx
 // requests send it in the X-Csrf-Token header instead).
 const CSRFField = "_csrf"
+
+// IdempotencyField is the create form's one-time key: the form sent twice
+// (a double click, a resubmit) creates one task.
+const IdempotencyField = "_once"

@@ -12,8 +12,9 @@ import (
 	"fleettasks/models"
 )
 
-// TypeLogMaintain keeps the device message log's daily partitions: creates
-// the coming days' and drops those past retention.
+// TypeLogMaintain is the hourly housekeeping: keeps the device message
+// log's daily partitions (creates the coming days', drops those past
+// retention) and deletes the idempotency keys past their 24 hours.
 const TypeLogMaintain = "log:maintain"
 
 // LogMaintainer handles TypeLogMaintain.
@@ -24,7 +25,8 @@ type LogMaintainer struct {
 	Now       func() time.Time
 }
 
-// ProcessTask creates a week of partitions ahead and drops old ones.
+// ProcessTask creates a week of partitions ahead, drops old ones and
+// purges old idempotency keys.
 func (m *LogMaintainer) ProcessTask(ctx context.Context, _ *asynq.Task) error {
 	now := m.Now()
 	if err := m.DB.EnsureMessagePartitions(ctx, now, 7); err != nil {
@@ -37,5 +39,6 @@ func (m *LogMaintainer) ProcessTask(ctx context.Context, _ *asynq.Task) error {
 	if len(dropped) > 0 {
 		m.Log.Info("message log partitions dropped", "partitions", dropped)
 	}
-	return nil
+	_, err = m.DB.PurgeIdempotencyKeys(ctx)
+	return err
 }
