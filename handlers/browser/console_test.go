@@ -132,10 +132,27 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="complete"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="error-err-rolloutPerMinute"]`)),
 		chromedp.SetValue(chromedp.CSS(`#f-rolloutPerMinute`), "600"),
-		chromedp.Click(chromedp.CSS(`[data-testid="complete"]`)),
+	)
+	// a double click: the buttons are disabled while the form is sent
+	// (seen as it is sent), and its one-time key would make a second send
+	// replay the first
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.addEventListener('htmx:beforeSend', function () {
+			sessionStorage.setItem('disabledAtSend', String(document.querySelector('[data-testid="complete"]').disabled));
+		}, {once: true}); true`)); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "complete with a double click",
+		chromedp.DoubleClick(chromedp.CSS(`[data-testid="complete"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="task-summary"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
 	)
+	if disabled, err := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem('disabledAtSend') || 'not sent'`)); err != nil || disabled != "true" {
+		t.Errorf("the Complete button was not disabled while its request ran: %q %v", disabled, err)
+	}
+	var created int
+	if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM tasks WHERE name = 'spring lamps'`).Scan(&created); err != nil || created != 1 {
+		t.Fatalf("a double click on Complete made %d tasks (%v)", created, err)
+	}
 
 	// --- watch it complete, filter Failed, rerun with fixed devices ---
 	waitJS(t, ctx, "the summary reaches COMPLETED",
