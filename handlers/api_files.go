@@ -49,7 +49,7 @@ func (h *apiFiles) upload(c *fiber.Ctx) error {
 	}
 	if err != nil {
 		up.Discard()
-		return err
+		return body.result(c, err)
 	}
 	file, err := createFile(c, h.files, kind, up)
 	if err != nil {
@@ -97,20 +97,18 @@ func drained(body io.Reader) bool {
 	return n < 4096 && (err == nil || errors.Is(err, io.EOF))
 }
 
-// multipartReader reads the request body stream as multipart/form-data.
-func multipartReader(c *fiber.Ctx) (io.Reader, *multipart.Reader, error) {
+// multipartReader reads the request body stream as multipart/form-data,
+// held to the route's cap (limitBody's): a read past it fails, and the
+// handler answers what it got with body.result.
+func multipartReader(c *fiber.Ctx) (*cappedBody, *multipart.Reader, error) {
 	mediaType, params, err := mime.ParseMediaType(c.Get(fiber.HeaderContentType))
 	if err != nil || mediaType != fiber.MIMEMultipartForm || params["boundary"] == "" {
 		return nil, nil, &models.Error{Kind: models.KindUnsupported, Field: "file",
 			Message: "send multipart/form-data with the fields kind and file"}
 	}
-	body := c.Context().RequestBodyStream()
-	if body == nil {
-		return nil, nil, errors.New("handlers: upload: the request body is not streamed; " +
-			"the app needs StreamRequestBody and DisablePreParseMultipartForm")
-	}
-	if tee, ok := c.Locals(bodyTeeLocal).(io.Writer); ok { // an idempotent request's fingerprint
-		body = io.TeeReader(body, tee)
+	body, err := streamBody(c)
+	if err != nil {
+		return nil, nil, err
 	}
 	return body, multipart.NewReader(body, params["boundary"]), nil
 }

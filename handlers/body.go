@@ -74,9 +74,6 @@ func topField(path string) string {
 	return path
 }
 
-// bodyCapLocal holds the route's body cap (limitBody).
-const bodyCapLocal = "bodyCap"
-
 // maxJSONBody bounds a JSON request: 100,000 devices of a task target and
 // a 64 KB job document fit well within it.
 const maxJSONBody = 16 << 20
@@ -123,8 +120,8 @@ func jsonType(k reflect.Kind) string {
 // that arrives as a stream (chunked, or longer than the server buffers) is
 // read here up to max and refused at the first byte past it, so a handler
 // never holds more than max bytes of it. The multipart routes (device
-// imports, uploads: over largeBody) keep their stream; their handlers
-// count what they copy.
+// imports, uploads: over largeBody) keep their stream: multipartReader
+// holds it to max (kept in c.Locals) while the handler reads it.
 func limitBody(max int) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		c.Locals(bodyCapLocal, max)
@@ -142,11 +139,111 @@ func limitBody(max int) fiber.Handler {
 			}
 			if len(body) > max {
 				c.Context().SetConnectionClose() // the rest stays unread
-				return &models.Error{Kind: models.KindTooLarge,
-					Message: fmt.Sprintf("the request body is over %d bytes; this call takes at most %d", max, max)}
+				return overCap(max)
 			}
 			req.SetBody(body)
 		}
 		return c.Next()
 	}
 }
+
+// bodyCapLocal holds the route's body cap (an int) that limitBody set.
+const bodyCapLocal = "bodyCap"
+
+// overCap is the 413 of a body that ran past the route's cap of max bytes.
+func overCap(max int) *models.Error {
+	return &models.Error{Kind: models.KindTooLarge,
+		Message: fmt.Sprintf("the request body is over %d bytes; this call takes at most %d", max, max)}
+}
+
+// cappedBody is a streamed request body held to its route's cap: the
+// first byte past it fails the read, and every read after. It never asks
+// the stream again after its end (fasthttp's chunked stream would wait
+// for another chunk).
+type cappedBody struct {
+	r    io.Reader
+	max  int
+	left int   // bytes it may still read
+	err  error // sticky: io.EOF, the stream's error or errOverCap
+	// tee, when set, is given every byte read (an idempotent request's
+	// fingerprint)
+	tee io.Writer
+}
+
+// bodyStreamLocal holds the request's cappedBody (streamBody).
+const bodyStreamLocal = "bodyStream"
+
+// streamBody is the request's streamed body held to its route's cap: one
+// per request, so that whoever reads it (the multipart form, the check for
+// trailing bytes, an idempotent request's fingerprint) reads on from where
+// the last one stopped.
+func streamBody(c *fiber.Ctx) (*cappedBody, error) {
+	if b, ok := c.Locals(bodyStreamLocal).(*cappedBody); ok {
+		return b, nil
+	}
+	stream := c.Context().RequestBodyStream()
+	if stream == nil {
+		return nil, errors.New("handlers: upload: the request body is not streamed; " +
+			"the app needs StreamRequestBody and DisablePreParseMultipartForm")
+	}
+	max, ok := c.Locals(bodyCapLocal).(int)
+	if !ok {
+		return nil, errors.New("handlers: upload: the route has no body cap (limitBody)")
+	}
+	b := &cappedBody{r: stream, max: max, left: max}
+	c.Locals(bodyStreamLocal, b)
+	return b, nil
+}
+
+// errOverCap is the read error of a body past its cap; the handler answers
+// it with overCap (see cappedBody.result).
+var errOverCap = errors.New("the request body is over the route's cap")
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	if len(p) > b.left+1 {
+		p = p[:b.left+1]
+	}
+	n, err := b.r.Read(p)
+	if n > b.left {
+		n, err = b.left, errOverCap
+	}
+	if b.tee != nil {
+		b.tee.Write(p[:n])
+	}
+	b.left -= n
+	if err != nil {
+		b.err = err
+	}
+	return n, err
+}
+
+// over reports whether the body ran past its cap.
+func (b *cappedBody) over() bool { return b.err == errOverCap }
+
+// result is what a multipart handler answers for err, the error it got
+// reading the form: when the body ran past its cap, whatever err that
+// caused (a malformed part, a failed copy), a bodyOverCap, with the
+// connection closed (the rest of the body stays unread); otherwise err.
+// (A form read whole, whose trailing bytes run past the cap, is answered
+// on its merits: drained finds them and the connection is closed.)
+func (b *cappedBody) result(c *fiber.Ctx, err error) error {
+	if err == nil || !b.over() {
+		return err
+	}
+	c.Context().SetConnectionClose()
+	return bodyOverCap{overCap(b.max)}
+}
+
+// bodyOverCap is the error of a multipart body that ran past its route's
+// cap: the 413 of overCap, which the console answers as an error page
+// like limitBody's, not as a refusal shown in the form.
+type bodyOverCap struct{ err *models.Error }
+
+func (e bodyOverCap) Error() string { return e.err.Error() }
+func (e bodyOverCap) Unwrap() error { return e.err }
+
+// isOverCap reports whether err is a body that ran past its cap.
+func isOverCap(err error) bool { return errors.As(err, new(bodyOverCap)) }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"io"
+	"mime/multipart"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -29,7 +30,7 @@ func (h *console) fileUpload(c *fiber.Ctx) error {
 	file, err := h.receiveUpload(c, kind, names[0])
 	if err != nil {
 		me, ok := models.AsError(err)
-		if !ok {
+		if !ok || isOverCap(err) {
 			return err
 		}
 		c.Status(fiber.StatusUnprocessableEntity)
@@ -44,28 +45,34 @@ func (h *console) receiveUpload(c *fiber.Ctx, kind, field string) (*models.File,
 	if err != nil {
 		return nil, err
 	}
-	var up *models.Upload
-	for up == nil {
+	up, err := h.uploadPart(parts, kind, field)
+	if err != nil || !drained(body) {
+		// the rest of the body is unread: do not parse it as a request
+		c.Context().SetConnectionClose()
+	}
+	if err != nil {
+		return nil, body.result(c, err)
+	}
+	if up == nil {
+		return nil, models.Invalid("file", "choose a file to upload")
+	}
+	return createFile(c, h.files, kind, up)
+}
+
+// uploadPart streams the first file part named field into a temporary
+// upload; nil when the form has none.
+func (h *console) uploadPart(parts *multipart.Reader, kind, field string) (*models.Upload, error) {
+	for {
 		part, err := parts.NextPart()
 		if errors.Is(err, io.EOF) {
-			break
+			return nil, nil
 		}
 		if err != nil {
 			return nil, models.Invalid("file", "the upload is malformed: %v", err)
 		}
 		if part.FormName() == field && part.FileName() != "" {
-			if up, err = h.files.Receive(part.FileName(), part, h.files.Limit(kind)); err != nil {
-				c.Context().SetConnectionClose()
-				return nil, err
-			}
+			return h.files.Receive(part.FileName(), part, h.files.Limit(kind))
 		}
 		part.Close()
 	}
-	if up == nil {
-		return nil, models.Invalid("file", "choose a file to upload")
-	}
-	if !drained(body) {
-		c.Context().SetConnectionClose()
-	}
-	return createFile(c, h.files, kind, up)
 }

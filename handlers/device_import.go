@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime/multipart"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -34,7 +35,7 @@ func (h *console) deviceImport(c *fiber.Ctx) error {
 		return render(c, "Import devices", views.DeviceImportPage(views.DeviceImport{Report: report}))
 	}
 	me, ok := models.AsError(err)
-	if !ok {
+	if !ok || isOverCap(err) {
 		return err
 	}
 	c.Status(fiber.StatusUnprocessableEntity)
@@ -47,6 +48,17 @@ func (h *console) importCSV(c *fiber.Ctx) (models.ImportResult, error) {
 	if err != nil {
 		return models.ImportResult{}, err
 	}
+	res, err := h.importPart(c, parts)
+	err = body.result(c, err)
+	if !drained(body) {
+		// the rest of the body is unread: do not parse it as a request
+		c.Context().SetConnectionClose()
+	}
+	return res, err
+}
+
+// importPart reads the parts of the form until the file's and imports it.
+func (h *console) importPart(c *fiber.Ctx, parts *multipart.Reader) (models.ImportResult, error) {
 	for {
 		part, err := parts.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -60,9 +72,6 @@ func (h *console) importCSV(c *fiber.Ctx) (models.ImportResult, error) {
 			part.Close()
 			if err == nil {
 				auditChanges(c, models.Changed("devices", nil, res.Created))
-			}
-			if !drained(body) {
-				c.Context().SetConnectionClose()
 			}
 			return res, err
 		}

@@ -14,7 +14,7 @@ func (h *console) fileCreate(c *fiber.Ctx) error {
 	file, err := h.receiveFile(c)
 	if err != nil {
 		me, ok := models.AsError(err)
-		if !ok {
+		if !ok || isOverCap(err) {
 			return err
 		}
 		if isFragment(c) {
@@ -42,7 +42,7 @@ func (h *console) receiveFile(c *fiber.Ctx) (*models.File, error) {
 	}
 	if err != nil {
 		up.Discard()
-		return nil, err
+		return nil, body.result(c, err)
 	}
 	if up == nil {
 		return nil, models.Invalid("file", "choose a file to upload")

@@ -10,10 +10,11 @@ import (
 	"fleettasks/views"
 )
 
-// GET /groups/preview?query= — the live preview of a dynamic group's
+// POST /groups/preview (query) — the live preview of a dynamic group's
 // query as it is typed: the devices it matches, or where it fails to parse.
+// A read, sent as a POST: a long query does not fit in a URL.
 func (h *console) groupPreview(c *fiber.Ctx) error {
-	p := views.GroupPreview{Query: strings.TrimSpace(c.Query("query"))}
+	p := views.GroupPreview{Query: strings.TrimSpace(c.FormValue("query"))}
 	if p.Query != "" {
 		var err error
 		p.Devices, p.Total, err = h.registry.PreviewGroupQuery(c.UserContext(), p.Query, 20)

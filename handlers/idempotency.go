@@ -23,9 +23,6 @@ const (
 	// replayedHeader marks a response that is the replay of a first one.
 	replayedHeader = "Idempotent-Replayed"
 	maxIdempotencyKey = 255
-	// bodyTeeLocal holds the writer a streamed body is copied to as it is
-	// read (its fingerprint), for multipartReader.
-	bodyTeeLocal = "bodyTee"
 )
 
 // replayHeaders are the headers of a first response a replay repeats.
@@ -79,7 +76,11 @@ func (k idempotency) run(c *fiber.Ctx, key string, streamed, differentRuns bool)
 	var fp *bodyFingerprint
 	if streamed {
 		fp = newBodyFingerprint(r.Method, r.URL, c.Get(fiber.HeaderContentType))
-		c.Locals(bodyTeeLocal, io.Writer(fp))
+		body, err := streamBody(c)
+		if err != nil {
+			return err
+		}
+		body.tee = fp
 	} else {
 		fp = newBodyFingerprint(r.Method, r.URL, "")
 		fp.Write(c.Body())
@@ -107,7 +108,7 @@ func (k idempotency) run(c *fiber.Ctx, key string, streamed, differentRuns bool)
 	if streamed {
 		// what the handler left unread is part of the body too; a body
 		// that was not read to its end (refused early) is not kept
-		if c.Response().ConnectionClose() || !drainedInto(c, fp, 64<<10) {
+		if c.Response().ConnectionClose() || !drainedInto(c, 64<<10) {
 			k.release(c, r, claim)
 			return nil
 		}
@@ -158,7 +159,7 @@ func (k idempotency) claim(c *fiber.Ctx, r models.IdempotentRequest) (string, *m
 func (k idempotency) replay(c *fiber.Ctx, r models.IdempotentRequest, rec *models.IdempotentRecord, fp *bodyFingerprint) error {
 	if r.Fingerprint == nil { // a streamed body: read it to compare
 		max, _ := c.Locals(bodyCapLocal).(int)
-		if !drainedInto(c, fp, int64(max)) {
+		if !drainedInto(c, int64(max)) {
 			c.Context().SetConnectionClose()
 			return models.Invalid("", "the request body could not be read to its end")
 		}
@@ -188,15 +189,15 @@ func (k idempotency) release(c *fiber.Ctx, r models.IdempotentRequest, claim str
 	}
 }
 
-// drainedInto reads what is left of a streamed body into fp, at most
-// limit bytes, and reports whether the body was read to its end.
-func drainedInto(c *fiber.Ctx, fp *bodyFingerprint, limit int64) bool {
-	stream := c.Context().RequestBodyStream()
-	if stream == nil {
-		fp.Write(c.Body())
-		return true
+// drainedInto reads what is left of a streamed body (into its tee, the
+// fingerprint), at most limit bytes, and reports whether the body was read
+// to its end.
+func drainedInto(c *fiber.Ctx, limit int64) bool {
+	body, err := streamBody(c)
+	if err != nil {
+		return false
 	}
-	n, err := io.Copy(fp, io.LimitReader(stream, limit+1))
+	n, err := io.Copy(io.Discard, io.LimitReader(body, limit+1))
 	return err == nil && n <= limit
 }
 
