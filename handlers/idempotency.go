@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"mime"
-	"net/http"
 	"strings"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 const (
 	idempotencyHeader = "Idempotency-Key"
 	// replayedHeader marks a response that is the replay of a first one.
-	replayedHeader = "Idempotent-Replayed"
+	replayedHeader    = "Idempotent-Replayed"
 	maxIdempotencyKey = 255
 )
 
@@ -118,10 +117,10 @@ func (k idempotency) run(c *fiber.Ctx, key string, streamed, differentRuns bool)
 		k.release(c, r, claim)
 		return nil
 	}
-	header := http.Header{}
+	header := map[string]string{}
 	for _, name := range replayHeaders {
 		if v := c.GetRespHeader(name); v != "" {
-			header.Set(name, v)
+			header[name] = v
 		}
 	}
 	body := bytes.Clone(c.Response().Body())
@@ -171,7 +170,7 @@ func (k idempotency) replay(c *fiber.Ctx, r models.IdempotentRequest, rec *model
 			rec.Method, rec.URL)
 	}
 	for name, v := range rec.Header {
-		c.Set(name, v[0])
+		c.Set(name, v)
 	}
 	c.Set(replayedHeader, "true")
 	c.Status(rec.Status)
