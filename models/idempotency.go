@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -36,7 +35,7 @@ type IdempotentRecord struct {
 	Fingerprint []byte // nil while a streamed body is being read
 	Done        bool
 	Status      int
-	Header      http.Header
+	Header      map[string]string // the response headers a replay repeats
 	Body        []byte
 }
 
@@ -102,7 +101,7 @@ func (s *Idempotency) Claim(ctx context.Context, r IdempotentRequest) (claim str
 // Finish stores the response of the request holding claim, and the
 // fingerprint of a streamed body. It reports false when the claim was lost
 // (the lease ran out and another request took the key).
-func (s *Idempotency) Finish(ctx context.Context, r IdempotentRequest, claim string, status int, header http.Header, body []byte) (bool, error) {
+func (s *Idempotency) Finish(ctx context.Context, r IdempotentRequest, claim string, status int, header map[string]string, body []byte) (bool, error) {
 	tag, err := s.db.Pool.Exec(ctx, `UPDATE idempotency_keys
 		SET status = $4, headers = $5, body = $6, fingerprint = coalesce(fingerprint, $7)
 		WHERE user_id = $1 AND key = $2 AND claim = $3 AND status IS NULL`,
