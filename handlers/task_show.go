@@ -17,7 +17,25 @@ func (h *console) taskShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs}))
+	preview, err := h.documentPreview(c, task)
+	if err != nil {
+		return err
+	}
+	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview}))
+}
+
+// documentPreview is the task's job document as the device of its first
+// sub-task gets it; nil when the document has no variables.
+func (h *console) documentPreview(c *fiber.Ctx, task *models.Task) (*views.DocumentPreview, error) {
+	if !models.DocumentHasVariables(task.JobDocument) {
+		return nil, nil
+	}
+	first, err := h.tasks.ListSubtasks(c.UserContext(), task.ID, models.SubtaskFilter{}, models.Page{Number: 1, Size: 1})
+	if err != nil || len(first.Items) == 0 {
+		return nil, err
+	}
+	s := first.Items[0]
+	return &views.DocumentPreview{Subtask: s, Document: models.DeviceDocument(task.JobDocument, s.ProductKey, s.DeviceName, s.ID)}, nil
 }
 
 // GET /tasks/:id/summary — the summary fragment (polled while the task

@@ -128,7 +128,7 @@ func (b *Bridge) get(ctx context.Context, r *request) {
 	case protocol.Next:
 		var e *models.Executable
 		if e, err = b.tasks.NextExecutable(ctx, r.device); err == nil {
-			r.code, r.data = protocol.CodeOK, b.detail(protocol.Next, e, now)
+			r.code, r.data = protocol.CodeOK, b.detail(r.ref, protocol.Next, e, now)
 			if e != nil {
 				r.subtask = &e.ID
 			}
@@ -136,7 +136,7 @@ func (b *Bridge) get(ctx context.Context, r *request) {
 	default:
 		var e *models.Executable
 		if e, err = b.tasks.DeviceSubtask(ctx, r.device, p.TaskID); err == nil {
-			r.code, r.data = protocol.CodeOK, b.detail(p.TaskID, e, now)
+			r.code, r.data = protocol.CodeOK, b.detail(r.ref, p.TaskID, e, now)
 			if e == nil {
 				r.code, r.message = protocol.CodeNotFound, "no such task for this device"
 			} else {
@@ -153,12 +153,13 @@ func (b *Bridge) get(ctx context.Context, r *request) {
 	}
 }
 
-func (b *Bridge) detail(asked string, e *models.Executable, now time.Time) protocol.DetailData {
+// detail is the data of a get reply to device dev for e (nil: none).
+func (b *Bridge) detail(dev models.DeviceRef, asked string, e *models.Executable, now time.Time) protocol.DetailData {
 	d := protocol.DetailData{TaskID: asked}
 	if e == nil {
 		return d
 	}
-	t := b.pub.wireTask(e.ID, e.Status, e.Document, e.File, now)
+	t := b.pub.wireTask(e.ID, e.Status, e.Document, e.File, dev, now)
 	if e.Progress > 0 {
 		p := e.Progress
 		t.Progress = &p

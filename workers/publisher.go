@@ -88,8 +88,9 @@ func (p *Publisher) Publish(ctx context.Context, notices []models.Notice) []erro
 	logs := make([]models.LogEntry, len(notices))
 	for i, n := range notices {
 		id := strconv.FormatInt(n.MessageID, 10)
+		dev := models.DeviceRef{ProductKey: n.ProductKey, DeviceName: n.DeviceName}
 		payload := protocol.Marshal(protocol.Notify{ID: id, Version: protocol.Version,
-			Params: protocol.NotifyParams{Task: p.wireTask(n.SubtaskID, n.Status, n.Document, n.File, now)}})
+			Params: protocol.NotifyParams{Task: p.wireTask(n.SubtaskID, n.Status, n.Document, n.File, dev, now)}})
 		topic := protocol.Topic(n.ProductKey, n.DeviceName, protocol.KindNotify)
 		toks[i] = p.notifier(n.DeviceID).Publish(topic, n.QoS, false, payload)
 		sub := n.SubtaskID
@@ -107,17 +108,19 @@ func (p *Publisher) Publish(ctx context.Context, notices []models.Notice) []erro
 	return errs
 }
 
-// wireTask is a sub-task as a notify or a detail reply carries it. SENT
-// (and detail) carry the job document and, when the task has a file, a
-// fresh 1-hour signed URL; CANCELLED and REMOVED carry empty objects.
-func (p *Publisher) wireTask(id models.ID, status models.SubStatus, doc []byte, file *models.NoticeFile, now time.Time) protocol.Task {
+// wireTask is sub-task id of device dev as a notify or a detail reply
+// carries it. SENT (and detail) carry the job document, its variables
+// replaced for the device (models.DeviceDocument), and, when the task has
+// a file, a fresh 1-hour signed URL; CANCELLED and REMOVED carry empty
+// objects.
+func (p *Publisher) wireTask(id models.ID, status models.SubStatus, doc []byte, file *models.NoticeFile, dev models.DeviceRef, now time.Time) protocol.Task {
 	t := protocol.Task{TaskID: id.String(), Status: string(status), JobDocument: protocol.EmptyDocument}
 	if status == models.SubCancelled || status == models.SubRemoved {
 		t.JobFile = protocol.Empty
 		return t
 	}
 	if len(doc) > 0 {
-		t.JobDocument = protocol.UserJSON(doc)
+		t.JobDocument = protocol.UserJSON(models.DeviceDocument(doc, dev.ProductKey, dev.DeviceName, id))
 	}
 	if file != nil {
 		t.JobFile = protocol.Marshal(protocol.JobFile{
