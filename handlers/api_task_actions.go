@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/models"
 )
 
 // POST /api/v1/tasks/:id/cancel
@@ -41,4 +45,44 @@ func (h *apiTasks) delete(c *fiber.Ctx) error {
 		return err
 	}
 	return c.SendStatus(fiber.StatusNoContent)
+}
+
+// POST /api/v1/tasks/:id/pause
+func (h *apiTasks) pause(c *fiber.Ctx) error {
+	return h.act(c, h.tasks.PauseTask)
+}
+
+// POST /api/v1/tasks/:id/resume
+func (h *apiTasks) resume(c *fiber.Ctx) error {
+	return h.act(c, h.tasks.ResumeTask)
+}
+
+// POST /api/v1/tasks/:id/waves/:n/approve
+func (h *apiTasks) approveWave(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	n, err := c.ParamsInt("n")
+	if err != nil || n < 1 {
+		return models.Invalid("n", "the wave number must be 1 or more, not %q", c.Params("n"))
+	}
+	task, err := h.tasks.ApproveWave(c.UserContext(), id, n)
+	if err != nil {
+		return err
+	}
+	return c.JSON(task)
+}
+
+// act runs a task action of the path's id and answers the task.
+func (h *apiTasks) act(c *fiber.Ctx, action func(context.Context, models.ID) (*models.Task, error)) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	task, err := action(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(task)
 }

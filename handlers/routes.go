@@ -108,6 +108,9 @@ func routes(app *fiber.App, d Deps) {
 	api.get("/tasks/:id/document", view, at.document)
 	api.change(post, "/tasks/:id/cancel", tasks, "task.cancel", smallBody, at.cancel)
 	api.change(post, "/tasks/:id/rerun", tasks, "task.rerun", smallBody, at.rerun)
+	api.change(post, "/tasks/:id/pause", tasks, "task.pause", smallBody, at.pause)
+	api.change(post, "/tasks/:id/resume", tasks, "task.resume", smallBody, at.resume)
+	api.change(post, "/tasks/:id/waves/:n/approve", tasks, "task.approve_wave", smallBody, at.approveWave)
 	api.change(remove, "/tasks/:id", del, "task.delete", smallBody, at.delete)
 	api.get("/devices/:pk/:dn/subtasks", view, at.deviceSubtasks)
 

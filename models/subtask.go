@@ -23,6 +23,9 @@ type Subtask struct {
 	FinishedAt    *time.Time `json:"finishedAt"`
 	UpdatedAt     time.Time  `json:"updatedAt"`
 	TimeoutAt     *time.Time `json:"timeoutAt"`
+	// Wave is the wave of the task's rollout policy the sub-task is in
+	// (1 without waves).
+	Wave int `json:"wave"`
 }
 
 // Statistics counts a task's sub-tasks by status (docs/api.md).

@@ -32,7 +32,7 @@ func ParseStatuses(field, list string) ([]SubStatus, error) {
 }
 
 const subtaskColumns = `id, task_id, device_id, product_key, device_name, status, progress, status_details, message,
-	attempt, queued_at, sent_at, delivered_at, started_at, finished_at, updated_at, timeout_at`
+	attempt, queued_at, sent_at, delivered_at, started_at, finished_at, updated_at, timeout_at, wave`
 
 // ListSubtasks lists a task's sub-tasks in creation order. Each status
 // filter reads its own (task_id, status, id) index range and the ranges are
@@ -139,12 +139,12 @@ func (t *Tasks) scanSubtasks(ctx context.Context, sql string, args ...any) ([]Su
 		return nil, err
 	}
 	defer rows.Close()
-	withName := len(rows.FieldDescriptions()) > 17
+	withName := len(rows.FieldDescriptions()) > 18
 	var out []Subtask
 	for rows.Next() {
 		var s Subtask
 		dest := []any{&s.ID, &s.TaskID, &s.DeviceID, &s.ProductKey, &s.DeviceName, &s.Status, &s.Progress, &s.StatusDetails,
-			&s.Message, &s.Attempt, &s.QueuedAt, &s.SentAt, &s.DeliveredAt, &s.StartedAt, &s.FinishedAt, &s.UpdatedAt, &s.TimeoutAt}
+			&s.Message, &s.Attempt, &s.QueuedAt, &s.SentAt, &s.DeliveredAt, &s.StartedAt, &s.FinishedAt, &s.UpdatedAt, &s.TimeoutAt, &s.Wave}
 		if withName {
 			dest = append(dest, &s.TaskName)
 		}

@@ -70,6 +70,14 @@ type Task struct {
 	// still being created (within seconds of its creation): the statistics
 	// do not count them all yet.
 	Preparing bool `json:"preparing" gorm:"->"`
+	// Policy is the task's rollout policy, nil without one.
+	Policy *Policy `json:"policy" gorm:"serializer:json"`
+	// Rollout is where the rollout stands (GetTask fills it; lists do not).
+	Rollout      *Rollout   `json:"rollout,omitempty" gorm:"-"`
+	RolloutWave  int        `json:"-"`
+	ApprovedWave int        `json:"-"`
+	PausedAt     *time.Time `json:"-"`
+	Tripped      *Tripped   `json:"-" gorm:"serializer:json"`
 }
 
 // Target is who a task is for.

@@ -61,21 +61,22 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 	err = pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO tasks (name, type, description, status, target_type, target_product_key,
 			target_group_id, device_count, job_document, rule_file_id, job_file_id, sign_method, rollout_per_minute, qos,
-			in_progress_timeout_minutes, scheduled_at, created_at, updated_at, started_at, expires_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16,$17,$18) RETURNING id`,
+			in_progress_timeout_minutes, scheduled_at, created_at, updated_at, started_at, expires_at, policy, wave_opened_at)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16,$17,$18,$19,$17) RETURNING id`,
 			p.in.Name, p.in.Type, in.Description, status, p.in.Target.Type, productKey, groupID, string(p.document),
 			in.RuleFileID, jobFileID, signMethod, p.rollout, p.qos, in.InProgressTimeoutMinutes, in.ScheduledAt,
-			now, startedAt, expiresAt).Scan(&id)
+			now, startedAt, expiresAt, p.policy).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("models: insert task: %w", err)
 		}
 		var n int64
 		var single *string
 		var cursor, until *int64
+		var bounds []int64
 		if p.in.Target.Type == TargetProduct {
-			n, cursor, until, err = insertProductSubtasks(ctx, tx, id, p.in.Target.ProductKey, now)
+			n, cursor, until, bounds, err = insertProductSubtasks(ctx, tx, id, p.in.Target.ProductKey, now, p.policy)
 		} else {
-			n, single, err = insertSubtasks(ctx, tx, id, p.in.Target, now)
+			n, single, bounds, err = insertSubtasks(ctx, tx, id, p.in.Target, now, p.policy)
 		}
 		if err != nil {
 			return err
@@ -83,8 +84,8 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 		if productKey == nil {
 			productKey = single
 		}
-		_, err = tx.Exec(ctx, `UPDATE tasks SET device_count = $2, target_product_key = $3, materialize_cursor = $4, materialize_until = $5
-			WHERE id = $1`, id, n, productKey, cursor, until)
+		_, err = tx.Exec(ctx, `UPDATE tasks SET device_count = $2, target_product_key = $3, materialize_cursor = $4, materialize_until = $5,
+			wave_bounds = $6 WHERE id = $1`, id, n, productKey, cursor, until, bounds)
 		return err
 	})
 	if err != nil {
@@ -94,54 +95,53 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 }
 
 // insertSubtasks creates the QUEUED sub-tasks of task id for a group or a
-// device list with one set-based INSERT ... SELECT, and returns how many there are and, when
-// they all belong to one product, its key.
-func insertSubtasks(ctx context.Context, tx pgx.Tx, id ID, target TargetInput, now any) (int64, *string, error) {
-	const insert = `INSERT INTO subtasks (task_id, device_id, product_key, device_name, status, queued_at, updated_at)
-		SELECT $1, d.id, d.product_key, d.device_name, 'QUEUED', $2, $2 `
-	var (
-		sql  string
-		args = []any{id, now}
-	)
+// device list with one set-based INSERT ... SELECT, each in its wave of
+// pol (in list order, or group members in registration order), and
+// returns how many there are, when they all belong to one product its
+// key, and the wave bounds (Policy.waveBounds).
+func insertSubtasks(ctx context.Context, tx pgx.Tx, id ID, target TargetInput, now any, pol *Policy) (int64, *string, []int64, error) {
+	const insert = `INSERT INTO subtasks (task_id, device_id, product_key, device_name, status, queued_at, updated_at, wave)
+		SELECT $1, d.id, d.product_key, d.device_name, 'QUEUED', $2, $2, width_bucket(%s, $3::bigint[]) + 1 `
 	switch target.Type {
 	case TargetGroup:
 		var kind string
-		err := tx.QueryRow(ctx, `SELECT kind FROM groups WHERE id = $1`, target.GroupID).Scan(&kind)
+		var members int64
+		err := tx.QueryRow(ctx, `SELECT kind, (SELECT count(*) FROM group_members WHERE group_id = $1) FROM groups WHERE id = $1`,
+			target.GroupID).Scan(&kind, &members)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return 0, nil, Unprocessable("target.groupId", "group %s does not exist", target.GroupID)
+			return 0, nil, nil, Unprocessable("target.groupId", "group %s does not exist", target.GroupID)
 		} else if err != nil {
-			return 0, nil, err
+			return 0, nil, nil, err
 		}
 		if kind != "static" {
-			return 0, nil, Unprocessable("target.groupId", "group %s is a dynamic group; dynamic groups cannot be task targets, choose a static group", target.GroupID)
+			return 0, nil, nil, Unprocessable("target.groupId", "group %s is a dynamic group; dynamic groups cannot be task targets, choose a static group", target.GroupID)
 		}
-		sql = insert + `FROM group_members m JOIN devices d ON d.id = m.device_id WHERE m.group_id = $3 ORDER BY d.id`
-		args = append(args, target.GroupID)
+		bounds := pol.waveBounds(members)
+		tag, err := tx.Exec(ctx, fmt.Sprintf(insert, "row_number() OVER (ORDER BY d.id)")+
+			`FROM group_members m JOIN devices d ON d.id = m.device_id WHERE m.group_id = $4 ORDER BY d.id`, id, now, bounds, target.GroupID)
+		if err != nil {
+			return 0, nil, nil, fmt.Errorf("models: insert sub-tasks: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return 0, nil, nil, Unprocessable("target.groupId", "the group has no devices; a task needs at least one")
+		}
+		return tag.RowsAffected(), nil, bounds, nil
 	default:
 		pks, dns := make([]string, len(target.Devices)), make([]string, len(target.Devices))
 		for i, d := range target.Devices {
 			pks[i], dns[i] = d.ProductKey, d.DeviceName
 		}
-		sql = insert + `FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS r(pk, dn, ord)
-			JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn ORDER BY r.ord`
-		args = append(args, pks, dns)
-		tag, err := tx.Exec(ctx, sql, args...)
+		bounds := pol.waveBounds(int64(len(pks)))
+		tag, err := tx.Exec(ctx, fmt.Sprintf(insert, "r.ord")+`FROM unnest($4::text[], $5::text[]) WITH ORDINALITY AS r(pk, dn, ord)
+			JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn ORDER BY r.ord`, id, now, bounds, pks, dns)
 		if err != nil {
-			return 0, nil, fmt.Errorf("models: insert sub-tasks: %w", err)
+			return 0, nil, nil, fmt.Errorf("models: insert sub-tasks: %w", err)
 		}
 		if n := tag.RowsAffected(); n != int64(len(target.Devices)) {
-			return 0, nil, missingDevices(ctx, tx, pks, dns, int64(len(pks))-n)
+			return 0, nil, nil, missingDevices(ctx, tx, pks, dns, int64(len(pks))-n)
 		}
-		return tag.RowsAffected(), singleProduct(pks), nil
+		return tag.RowsAffected(), singleProduct(pks), bounds, nil
 	}
-	tag, err := tx.Exec(ctx, sql, args...)
-	if err != nil {
-		return 0, nil, fmt.Errorf("models: insert sub-tasks: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		return 0, nil, Unprocessable("target.groupId", "the group has no devices; a task needs at least one")
-	}
-	return tag.RowsAffected(), nil, nil
 }
 
 // syncSubtasks is how many sub-tasks of a product target CreateTask makes
@@ -152,43 +152,48 @@ const (
 )
 
 // insertProductSubtasks creates the QUEUED sub-tasks of task id for the
-// devices of product pk, or of its first syncSubtasks devices when it has more. It
-// returns how many devices the target has and, when sub-tasks remain to be
-// made, the cursor (last device id done) and the newest device id of the
-// target (devices registered later are not part of it).
-func insertProductSubtasks(ctx context.Context, tx pgx.Tx, id ID, pk string, now any) (n int64, cursor, until *int64, err error) {
+// devices of product pk, or of its first syncSubtasks devices when it has
+// more, each in its wave of pol (in registration order). It returns how
+// many devices the target has, when sub-tasks remain to be made the cursor
+// (last device id done) and the newest device id of the target (devices
+// registered later are not part of it), and the wave bounds.
+func insertProductSubtasks(ctx context.Context, tx pgx.Tx, id ID, pk string, now any, pol *Policy) (n int64, cursor, until *int64, bounds []int64, err error) {
 	var exists bool
 	var newest *int64
 	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE product_key = $1),
 		(SELECT count(*) FROM devices WHERE product_key = $1), (SELECT max(id) FROM devices WHERE product_key = $1)`, pk).
 		Scan(&exists, &n, &newest); err != nil {
-		return 0, nil, nil, err
+		return 0, nil, nil, nil, err
 	}
 	if !exists {
-		return 0, nil, nil, Unprocessable("target.productKey", "product %q does not exist", pk)
+		return 0, nil, nil, nil, Unprocessable("target.productKey", "product %q does not exist", pk)
 	}
 	if n == 0 {
-		return 0, nil, nil, Unprocessable("target.productKey", "the product has no devices; a task needs at least one")
+		return 0, nil, nil, nil, Unprocessable("target.productKey", "the product has no devices; a task needs at least one")
 	}
-	last, _, err := insertChunk(ctx, tx, id, pk, 0, *newest, syncSubtasks, now)
+	bounds = pol.waveBounds(n)
+	last, _, err := insertChunk(ctx, tx, id, pk, 0, *newest, syncSubtasks, now, 0, bounds)
 	if err != nil || n <= syncSubtasks {
-		return n, nil, nil, err
+		return n, nil, nil, bounds, err
 	}
-	return n, &last, newest, nil
+	return n, &last, newest, bounds, nil
 }
 
 // insertChunk creates the QUEUED sub-tasks of task id for up to limit
-// devices of product pk with ids in (after, until], in id order, and
-// returns the last device id done and how many it made.
-func insertChunk(ctx context.Context, tx pgx.Tx, id ID, pk string, after, until int64, limit int, now any) (last, made int64, err error) {
-	err = tx.QueryRow(ctx, `WITH made AS (INSERT INTO subtasks (task_id, device_id, product_key, device_name, status, queued_at, updated_at)
-			SELECT $1, d.id, d.product_key, d.device_name, 'QUEUED', $2, $2 FROM devices d
+// devices of product pk with ids in (after, until], in id order, the
+// first at position made+1 of the target (for its wave, see
+// Policy.waveBounds), and returns the last device id done and how many it
+// made.
+func insertChunk(ctx context.Context, tx pgx.Tx, id ID, pk string, after, until int64, limit int, now any, made int64, bounds []int64) (last, n int64, err error) {
+	err = tx.QueryRow(ctx, `WITH made AS (INSERT INTO subtasks (task_id, device_id, product_key, device_name, status, queued_at, updated_at, wave)
+			SELECT $1, d.id, d.product_key, d.device_name, 'QUEUED', $2, $2,
+				width_bucket($7 + row_number() OVER (ORDER BY d.id), $8::bigint[]) + 1 FROM devices d
 			WHERE d.product_key = $3 AND d.id > $4 AND d.id <= $5 ORDER BY d.id LIMIT $6 RETURNING device_id)
-		SELECT coalesce(max(device_id), $5), count(*) FROM made`, id, now, pk, after, until, limit).Scan(&last, &made)
+		SELECT coalesce(max(device_id), $5), count(*) FROM made`, id, now, pk, after, until, limit, made, bounds).Scan(&last, &n)
 	if err != nil {
 		return 0, 0, fmt.Errorf("models: insert sub-tasks: %w", err)
 	}
-	return last, made, nil
+	return last, n, nil
 }
 
 // missingDevices names the first devices of the list that are not registered.

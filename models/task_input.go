@@ -21,6 +21,7 @@ type TaskInput struct {
 	QoS                      *int            `json:"qos"`
 	InProgressTimeoutMinutes *int            `json:"inProgressTimeoutMinutes"`
 	ScheduledAt              *time.Time      `json:"scheduledAt"`
+	Policy                   *Policy         `json:"policy"`
 }
 
 // TargetInput chooses the devices: a list, a product or a static group.
@@ -51,6 +52,7 @@ type taskPlan struct {
 	signMethod string
 	rollout    int
 	qos        int
+	policy     *Policy // validated, defaults filled; nil without one
 }
 
 // validate checks every field that needs no database, in the order of the
@@ -127,6 +129,28 @@ func (in TaskInput) validate(now time.Time) (*taskPlan, error) {
 		if at.Sub(now) > MaxScheduleAhead {
 			return nil, Invalid("scheduledAt", "must be at most 30 days ahead")
 		}
+	}
+	if in.Policy != nil {
+		pol, err := in.Policy.clone()
+		if err != nil {
+			return nil, err
+		}
+		if err := pol.validate(now, p.rollout); err != nil {
+			return nil, err
+		}
+		switch {
+		case len(pol.Retry) > 0:
+			return nil, Invalid("policy.retry", "automatic retries are not available in this version yet; rerun the task's failed sub-tasks instead")
+		case pol.Continuous:
+			return nil, Invalid("policy.continuous", "continuous targets are not available in this version yet")
+		}
+		if pol.Continuous && p.in.Target.Type == TargetDeviceList {
+			return nil, Invalid("policy.continuous", "is for a PRODUCT or GROUP target, whose devices can join later; a device list is fixed")
+		}
+		if pol.EndAt != nil && in.ScheduledAt != nil && !pol.EndAt.After(*in.ScheduledAt) {
+			return nil, Invalid("policy.endAt", "must be after scheduledAt")
+		}
+		p.policy = pol
 	}
 	return p, nil
 }

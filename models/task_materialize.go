@@ -39,9 +39,12 @@ func (t *Tasks) MaterializeStep(ctx context.Context, id ID) (more bool, err erro
 			cursor, until *int64
 			pk            *string
 			deleted       bool
+			bounds        []int64
+			made          int64
 		)
-		err := tx.QueryRow(ctx, `SELECT materialize_cursor, materialize_until, target_product_key, deleted_at IS NOT NULL
-			FROM tasks WHERE id = $1`, id).Scan(&cursor, &until, &pk, &deleted)
+		err := tx.QueryRow(ctx, `SELECT materialize_cursor, materialize_until, target_product_key, deleted_at IS NOT NULL, wave_bounds,
+			(SELECT coalesce(sum(n), 0)::bigint FROM task_counters WHERE task_id = $1)
+			FROM tasks WHERE id = $1`, id).Scan(&cursor, &until, &pk, &deleted, &bounds, &made)
 		if err == pgx.ErrNoRows || (err == nil && cursor == nil) {
 			return nil
 		} else if err != nil {
@@ -51,12 +54,12 @@ func (t *Tasks) MaterializeStep(ctx context.Context, id ID) (more bool, err erro
 			_, err := tx.Exec(ctx, `UPDATE tasks SET materialize_cursor = NULL WHERE id = $1`, id)
 			return err
 		}
-		last, made, err := insertChunk(ctx, tx, id, *pk, *cursor, *until, materializeChunk, now)
+		last, n, err := insertChunk(ctx, tx, id, *pk, *cursor, *until, materializeChunk, now, made, bounds)
 		if err != nil {
 			return err
 		}
 		next := &last
-		if made < materializeChunk {
+		if n < materializeChunk {
 			next = nil
 		}
 		more = next != nil

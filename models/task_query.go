@@ -26,6 +26,9 @@ func (t *Tasks) GetTask(ctx context.Context, id ID) (*Task, error) {
 		}
 		task.JobFile = &JobFile{FileID: f.ID, Name: f.Name, Size: f.Size, SignMethod: *task.SignMethod, Sign: f.Sign(*task.SignMethod)}
 	}
+	if err := t.rolloutOf(ctx, &task); err != nil {
+		return nil, err
+	}
 	return &task, nil
 }
 

@@ -24,7 +24,7 @@ func roleText(r models.Role) string {
 
 // AuditActions are the actions the audit log records, by kind.
 var AuditActions = []string{
-	"task.create", "task.update", "task.cancel", "task.rerun", "task.delete",
+	"task.create", "task.update", "task.cancel", "task.rerun", "task.pause", "task.resume", "task.approve_wave", "task.delete",
 	"product.create",
 	"device.create", "device.import", "device.delete",
 	"group.create", "group.rename", "group.add_devices", "group.remove_devices",

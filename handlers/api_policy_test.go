@@ -1,0 +1,113 @@
+package handlers_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"fleettasks/internal/testenv"
+	"fleettasks/models"
+)
+
+// TestTaskPolicyAPI: a policy is taken on create and shown by GET with
+// where the rollout stands; a policy that cannot work is a 400 naming the
+// field; pause, resume and approve answer the task, refuse what does not
+// apply with 409, and are audited.
+func TestTaskPolicyAPI(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 10)
+
+	bad := taskBody(devices)
+	bad["policy"] = map[string]any{"waves": []any{map[string]any{"percent": 60}, map[string]any{"percent": 50}, map[string]any{}}}
+	var e apiErr
+	if status, raw := s.do("POST", "/api/v1/tasks", bad, &e); status != http.StatusBadRequest || e.Error.Field != "policy.waves[1].percent" {
+		t.Errorf("waves over 100 %%: %d %s", status, raw)
+	}
+	bad["policy"] = map[string]any{"maintenanceWindows": []any{map[string]any{"cron": "0 2 * * *", "durationMinutes": 60, "timeZone": "Nowhere/Land"}}}
+	if status, raw := s.do("POST", "/api/v1/tasks", bad, &e); status != http.StatusBadRequest || e.Error.Field != "policy.maintenanceWindows[0].timeZone" {
+		t.Errorf("unknown time zone: %d %s", status, raw)
+	}
+
+	b := taskBody(devices)
+	b["policy"] = json.RawMessage(`{"waves":[{"count":2,"successGate":{"percent":90,"minFinished":2}},{"percent":30,"approval":"manual"},{}],
+		"abort":[{"failureType":"any","thresholdPercent":10,"minFinished":5,"action":"pause"}]}`)
+	var task struct {
+		ID      models.ID      `json:"id"`
+		Policy  models.Policy  `json:"policy"`
+		Rollout models.Rollout `json:"rollout"`
+	}
+	if status, raw := s.do("POST", "/api/v1/tasks", b, &task); status != http.StatusCreated {
+		t.Fatalf("create with a policy: %d %s", status, raw)
+	}
+	if len(task.Policy.Waves) != 3 || task.Policy.Waves[0].Approval != "auto" || task.Policy.Abort[0].Action != "PAUSE" || task.Policy.Abort[0].FailureType != "ANY" {
+		t.Errorf("policy as stored: %+v", task.Policy)
+	}
+	r := task.Rollout
+	if r.State != models.RolloutRunning || r.Wave != 1 || len(r.Waves) != 3 || r.Waves[0].Size != 2 || r.Waves[1].Size != 3 || r.Waves[2].Size != 5 {
+		t.Errorf("rollout at creation: %+v", r)
+	}
+	var subs models.List[models.Subtask]
+	s.do("GET", "/api/v1/tasks/"+task.ID.String()+"/subtasks?pageSize=10", nil, &subs)
+	waves := []int{}
+	for _, st := range subs.Items {
+		waves = append(waves, st.Wave)
+	}
+	if want := []int{1, 1, 2, 2, 2, 3, 3, 3, 3, 3}; !equalInts(waves, want) {
+		t.Errorf("sub-task waves %v, want %v", waves, want)
+	}
+
+	path := "/api/v1/tasks/" + task.ID.String()
+	// wave 3 cannot be approved before wave 2; wave 2 can
+	if status, raw := s.do("POST", path+"/waves/3/approve", nil, &e); status != http.StatusConflict {
+		t.Errorf("approve wave 3 first: %d %s", status, raw)
+	}
+	if status, raw := s.do("POST", path+"/waves/9/approve", nil, &e); status != http.StatusNotFound {
+		t.Errorf("approve wave 9: %d %s", status, raw)
+	}
+	// (no workers run here: wave 1 is not all sent, so wave 2 opens later)
+	if status, raw := s.do("POST", path+"/waves/2/approve", nil, &task); status != http.StatusOK || !task.Rollout.Waves[1].Approved || task.Rollout.Waves[2].Approved {
+		t.Errorf("approve wave 2: %d %s", status, raw)
+	}
+	if status, _ := s.do("POST", path+"/pause", nil, &task); status != http.StatusOK || task.Rollout.State != models.RolloutPaused || task.Rollout.PausedAt == nil {
+		t.Errorf("pause: %d %+v", status, task.Rollout)
+	}
+	if status, raw := s.do("POST", path+"/pause", nil, &e); status != http.StatusConflict {
+		t.Errorf("pause twice: %d %s", status, raw)
+	}
+	if status, _ := s.do("POST", path+"/resume", nil, &task); status != http.StatusOK || task.Rollout.State == models.RolloutPaused {
+		t.Errorf("resume: %d %+v", status, task.Rollout)
+	}
+	if status, raw := s.do("POST", path+"/resume", nil, &e); status != http.StatusConflict {
+		t.Errorf("resume twice: %d %s", status, raw)
+	}
+	// a support user may not
+	s.As = s.user(models.RoleSupport)
+	if status, _ := s.do("POST", path+"/pause", nil, nil); status != http.StatusForbidden {
+		t.Errorf("pause as support: %d", status)
+	}
+	s.As = s.user(models.RoleAdmin)
+	var l models.List[models.AuditEntry]
+	s.do("GET", "/api/v1/audit?action=task.", nil, &l)
+	seen := map[string]bool{}
+	for _, a := range l.Items {
+		seen[a.Action] = true
+	}
+	for _, a := range []string{"task.pause", "task.resume", "task.approve_wave"} {
+		if !seen[a] {
+			t.Errorf("no %s in the audit log", a)
+		}
+	}
+}
+
+func equalInts(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

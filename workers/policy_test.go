@@ -1,0 +1,237 @@
+package workers_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"fleettasks/device/sim"
+	"fleettasks/internal/testenv"
+	"fleettasks/models"
+)
+
+// simulated registers devices <prefix>1..<prefix>n of the stack's product
+// and starts them with behaviour b; it returns their refs in order.
+func (s *stack) simulated(prefix string, n int, b sim.Behaviour) []models.DeviceRef {
+	s.t.Helper()
+	testenv.SeedDevices(s.t, s.app.DB, s.pk, 0) // the product
+	names := make([]string, n)
+	refs := make([]models.DeviceRef, n)
+	for i := range names {
+		names[i] = sim.DeviceName(prefix, i+1)
+		refs[i] = models.DeviceRef{ProductKey: s.pk, DeviceName: names[i]}
+	}
+	if _, err := s.app.Registry.CreateDevices(context.Background(), s.pk, names); err != nil {
+		s.t.Fatal(err)
+	}
+	fleet, err := sim.Start(context.Background(), sim.Config{BrokerURL: s.broker, ProductKey: s.pk, Devices: n, Prefix: prefix, Behaviour: b})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(func() { fleet.Close() })
+	return refs
+}
+
+func (s *stack) policyTask(rate int, policy string, devices ...[]models.DeviceRef) *models.Task {
+	s.t.Helper()
+	var p models.Policy
+	if err := json.Unmarshal([]byte(policy), &p); err != nil {
+		s.t.Fatal(err)
+	}
+	var all []models.DeviceRef
+	for _, d := range devices {
+		all = append(all, d...)
+	}
+	return s.createTask(models.TaskInput{Target: models.TargetInput{Type: models.TargetDeviceList, Devices: all},
+		RolloutPerMinute: &rate, Policy: &p})
+}
+
+func (s *stack) task(id models.ID) *models.Task {
+	s.t.Helper()
+	task, err := s.app.Tasks.GetTask(context.Background(), id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return task
+}
+
+// byWave counts a task's sub-tasks by wave and status.
+func (s *stack) byWave(id models.ID) map[int]map[string]int {
+	s.t.Helper()
+	rows, err := s.app.DB.Pool.Query(context.Background(), `SELECT wave, status, count(*) FROM subtasks WHERE task_id = $1 GROUP BY 1, 2`, id)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer rows.Close()
+	m := map[int]map[string]int{}
+	for rows.Next() {
+		var w, n int
+		var st string
+		rows.Scan(&w, &st, &n)
+		if m[w] == nil {
+			m[w] = map[string]int{}
+		}
+		m[w][st] = n
+	}
+	return m
+}
+
+func (s *stack) sent(id models.ID) int {
+	s.t.Helper()
+	var n int
+	s.app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM subtasks WHERE task_id = $1 AND sent_at IS NOT NULL`, id).Scan(&n)
+	return n
+}
+
+// A three-wave canary whose waves all pass their gates: every device is
+// in the wave its position gives, no device of a wave is sent before the
+// wave before it passed, and the task completes.
+func TestCanaryWavesOpen(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	devices := s.simulated("ok", 20, sim.Succeed)
+	task := s.policyTask(6000, `{"waves":[{"count":2,"successGate":{"percent":100,"minFinished":2}},
+		{"percent":30,"successGate":{"percent":90,"minFinished":6}},{}]}`, devices)
+	eventually(t, 30*time.Second, "the task completes", func() bool { return s.taskStatus(task.ID) == models.TaskCompleted })
+	if got := s.byWave(task.ID); got[1]["SUCCEEDED"] != 2 || got[2]["SUCCEEDED"] != 6 || got[3]["SUCCEEDED"] != 12 {
+		t.Errorf("sub-tasks by wave: %v", got)
+	}
+	// wave k+1's first send comes after wave k's gate was reached
+	for w := 1; w <= 2; w++ {
+		var gateAt, firstSent time.Time
+		if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT
+			(SELECT max(finished_at) FROM subtasks WHERE task_id = $1 AND wave = $2),
+			(SELECT min(sent_at) FROM subtasks WHERE task_id = $1 AND wave = $2 + 1)`, task.ID, w).Scan(&gateAt, &firstSent); err != nil {
+			t.Fatal(err)
+		}
+		if firstSent.Before(gateAt) {
+			t.Errorf("wave %d sent at %v, before wave %d finished at %v", w+1, firstSent, w, gateAt)
+		}
+	}
+	if r := s.task(task.ID).Rollout; r == nil || r.State != models.RolloutDone || r.Wave != 3 || len(r.Waves) != 3 || r.Waves[1].Succeeded != 6 {
+		t.Errorf("rollout: %+v", r)
+	}
+}
+
+// A canary whose first wave fails its gate: the later waves never open,
+// the task says why; an operator's approval opens the next wave anyway.
+func TestCanaryGateHolds(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	bad := s.simulated("bad", 2, sim.Fail)
+	good := s.simulated("ok", 6, sim.Succeed)
+	task := s.policyTask(6000, `{"waves":[{"count":2,"successGate":{"percent":50,"minFinished":2}},{}]}`, bad, good)
+	eventually(t, 20*time.Second, "the canary fails", func() bool { return s.byWave(task.ID)[1]["FAILED"] == 2 })
+	time.Sleep(3 * time.Second) // three rollout steps at least
+	if got := s.byWave(task.ID); got[2]["QUEUED"] != 6 {
+		t.Fatalf("wave 2 after a failed canary: %v", got)
+	}
+	r := s.task(task.ID).Rollout
+	if r.State != models.RolloutWaitingGate || r.Wave != 1 || r.Waves[1].State != models.RolloutWaitingGate || r.Waves[0].Failed != 2 {
+		t.Fatalf("rollout after a failed canary: %+v", r)
+	}
+	if _, err := s.app.Tasks.ApproveWave(context.Background(), task.ID, 2); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the approved wave completes the task", func() bool { return s.taskStatus(task.ID) == models.TaskCompleted })
+	if got := s.byWave(task.ID); got[2]["SUCCEEDED"] != 6 {
+		t.Errorf("wave 2 after its approval: %v", got)
+	}
+}
+
+// Abort criteria trip on the first count over their threshold, before one
+// more device is sent: a PAUSE criterion pauses (and a resume goes on,
+// the criterion no longer judged on the same figures); a CANCEL criterion
+// cancels the task and its unsent sub-tasks.
+func TestAbortCriteria(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	// one device every 2 s: each result is in before the next send
+	first := s.simulated("a", 3, sim.Succeed)
+	bad := s.simulated("b", 2, sim.Fail)
+	rest := s.simulated("c", 3, sim.Succeed)
+	criteria := func(action string) string {
+		return `{"abort":[{"failureType":"FAILED","thresholdPercent":25,"minFinished":4,"action":"` + action + `"}]}`
+	}
+	paused := s.policyTask(30, criteria("PAUSE"), first, bad, rest)
+	cancelled := s.policyTask(30, criteria("CANCEL"), first, bad, rest)
+
+	// a1 a2 a3 b1: 1 of 4 failed, 25 %, not over; b2: 2 of 5, 40 %: trips
+	eventually(t, 40*time.Second, "the PAUSE criterion trips", func() bool { return s.task(paused.ID).Rollout.State == models.RolloutPaused })
+	eventually(t, 10*time.Second, "the CANCEL criterion trips", func() bool { return s.taskStatus(cancelled.ID) == models.TaskCancelled })
+	time.Sleep(3 * time.Second)
+	for _, id := range []models.ID{paused.ID, cancelled.ID} {
+		tr := s.task(id).Rollout.Tripped
+		if n := s.sent(id); n != 5 || tr == nil || tr.Finished != 5 || tr.Failures != 2 || tr.Scope != "task" {
+			t.Errorf("task %s: %d sent, tripped %+v; want 5 sent, 2 of 5", id, n, tr)
+		}
+	}
+	eventually(t, 10*time.Second, "the cancelled task's unsent sub-tasks are cancelled", func() bool {
+		return s.byWave(cancelled.ID)[1]["CANCELLED"] == 3
+	})
+
+	// resumed, the paused task goes on to the end
+	if _, err := s.app.Tasks.ResumeTask(context.Background(), paused.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 30*time.Second, "the resumed task completes", func() bool { return s.taskStatus(paused.ID) == models.TaskCompleted })
+	if got := s.byWave(paused.ID)[1]; got["SUCCEEDED"] != 6 || got["FAILED"] != 2 {
+		t.Errorf("after the resume: %v", got)
+	}
+}
+
+// An operator's pause stops the sends at once (devices at work go on); a
+// resume continues where it stopped.
+func TestPauseResume(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	devices := s.simulated("d", 6, sim.Succeed)
+	task := s.createTask(models.TaskInput{Target: models.TargetInput{Type: models.TargetDeviceList, Devices: devices},
+		RolloutPerMinute: ptr(60)})
+	eventually(t, 10*time.Second, "two sent", func() bool { return s.sent(task.ID) >= 2 })
+	if _, err := s.app.Tasks.PauseTask(context.Background(), task.ID); err != nil {
+		t.Fatal(err)
+	}
+	at := s.sent(task.ID)
+	if _, err := s.app.Tasks.PauseTask(context.Background(), task.ID); err == nil {
+		t.Error("a second pause was accepted")
+	}
+	time.Sleep(3 * time.Second)
+	if n := s.sent(task.ID); n != at || s.task(task.ID).Rollout.State != models.RolloutPaused {
+		t.Fatalf("paused at %d sent, %d after 3 s (%s)", at, n, s.task(task.ID).Rollout.State)
+	}
+	if _, err := s.app.Tasks.ResumeTask(context.Background(), task.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 20*time.Second, "the resumed task completes", func() bool { return s.taskStatus(task.ID) == models.TaskCompleted })
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// An end time stops the rollout: STOP_ROLLOUT cancels the sub-tasks not
+// yet sent (the task then completes), CANCEL cancels the task.
+func TestEndTime(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	devices := s.simulated("d", 8, sim.Succeed)
+	end := time.Now().Add(5 * time.Second).UTC().Format(time.RFC3339Nano)
+	stop := s.policyTask(30, `{"endAt":"`+end+`"}`, devices)
+	cancel := s.policyTask(30, `{"endAt":"`+end+`","endBehavior":"CANCEL"}`, devices)
+	eventually(t, 20*time.Second, "STOP_ROLLOUT: the task completes with its unsent sub-tasks cancelled", func() bool {
+		return s.taskStatus(stop.ID) == models.TaskCompleted
+	})
+	got := s.byWave(stop.ID)[1]
+	if got["SUCCEEDED"] < 2 || got["SUCCEEDED"] > 4 || got["SUCCEEDED"]+got["CANCELLED"] != 8 {
+		t.Errorf("STOP_ROLLOUT at 30 a minute after 5 s: %v", got)
+	}
+	var msg string
+	s.app.DB.Pool.QueryRow(context.Background(), `SELECT message FROM subtasks WHERE task_id = $1 AND status = 'CANCELLED' LIMIT 1`, stop.ID).Scan(&msg)
+	if msg != "not sent: the task's end time passed first" {
+		t.Errorf("a cancelled sub-task says %q", msg)
+	}
+	eventually(t, 10*time.Second, "CANCEL: the task is cancelled", func() bool { return s.taskStatus(cancel.ID) == models.TaskCancelled })
+	if r := s.task(stop.ID).Rollout; r.State != models.RolloutDone {
+		t.Errorf("rollout after the end time: %+v", r)
+	}
+}
