@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"fleettasks/internal/testenv"
@@ -110,4 +111,45 @@ func equalInts(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+// TestSubtaskAttemptsAPI: a rerun keeps each sub-task's attempt so far in
+// its history, which GET …/subtasks/{sid} and the console's execution
+// details show with the wave.
+func TestSubtaskAttemptsAPI(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 2)
+	var task struct {
+		ID models.ID `json:"id"`
+	}
+	if status, raw := s.do("POST", "/api/v1/tasks", taskBody(devices), &task); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	ctx := t.Context()
+	if _, err := s.Deps.DB.Pool.Exec(ctx, `UPDATE subtasks SET status = 'FAILED', message = 'no space left', finished_at = now() WHERE task_id = $1`, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Deps.DB.Pool.Exec(ctx, `UPDATE tasks SET status = 'COMPLETED', finished_at = now() WHERE id = $1`, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/tasks/" + task.ID.String()
+	if status, raw := s.do("POST", path+"/rerun", nil, nil); status != http.StatusOK {
+		t.Fatalf("rerun: %d %s", status, raw)
+	}
+	var subs models.List[models.Subtask]
+	s.do("GET", path+"/subtasks", nil, &subs)
+	var one struct {
+		models.Subtask
+		Attempts []models.Attempt `json:"attempts"`
+	}
+	if status, raw := s.do("GET", path+"/subtasks/"+subs.Items[0].ID.String(), nil, &one); status != http.StatusOK ||
+		one.Attempt != 2 || one.Status != models.SubQueued || one.Wave != 1 || len(one.Attempts) != 1 ||
+		one.Attempts[0].Attempt != 1 || one.Attempts[0].Status != models.SubFailed || one.Attempts[0].Message != "no space left" {
+		t.Errorf("sub-task after a rerun: %d %s", status, raw)
+	}
+	_, doc := s.page("GET", "/tasks/"+task.ID.String()+"/subtasks/"+subs.Items[0].ID.String(), nil, true)
+	if rows := doc.Find(`[data-testid="attempt"]`); rows.Length() != 1 || !strings.Contains(rows.Text(), "no space left") {
+		t.Errorf("execution details: %d attempt rows: %q", rows.Length(), rows.Text())
+	}
 }

@@ -44,3 +44,28 @@ func (h *apiTasks) deviceSubtasks(c *fiber.Ctx) error {
 	}
 	return c.JSON(list)
 }
+
+// GET /api/v1/tasks/:id/subtasks/:sid — one sub-task with its earlier
+// attempts (automatic retries, reruns), oldest first.
+func (h *apiTasks) subtask(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	sid, err := pathID(c, "sid")
+	if err != nil {
+		return err
+	}
+	s, err := h.tasks.GetSubtask(c.UserContext(), id, sid)
+	if err != nil {
+		return err
+	}
+	attempts, err := h.tasks.Attempts(c.UserContext(), id, sid)
+	if err != nil {
+		return err
+	}
+	return c.JSON(struct {
+		*models.Subtask
+		Attempts []models.Attempt `json:"attempts"`
+	}{s, attempts})
+}

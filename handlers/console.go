@@ -20,6 +20,10 @@ type consoleTasks interface {
 	DeleteTask(ctx context.Context, id models.ID) error
 	ListSubtasks(ctx context.Context, taskID models.ID, f models.SubtaskFilter, p models.Page) (models.List[models.Subtask], error)
 	GetSubtask(ctx context.Context, taskID, id models.ID) (*models.Subtask, error)
+	Attempts(ctx context.Context, taskID, id models.ID) ([]models.Attempt, error)
+	PauseTask(ctx context.Context, id models.ID) (*models.Task, error)
+	ResumeTask(ctx context.Context, id models.ID) (*models.Task, error)
+	ApproveWave(ctx context.Context, id models.ID, n int) (*models.Task, error)
 	DeviceSubtasks(ctx context.Context, pk, dn string, p models.Page) (models.List[models.Subtask], error)
 }
 

@@ -105,6 +105,7 @@ func routes(app *fiber.App, d Deps) {
 	api.change(patch, "/tasks/:id", tasks, "task.update", largeBody, at.patch)
 	api.get("/tasks/:id/statistics", view, at.statistics)
 	api.get("/tasks/:id/subtasks", view, at.subtasks)
+	api.get("/tasks/:id/subtasks/:sid", view, at.subtask)
 	api.get("/tasks/:id/document", view, at.document)
 	api.change(post, "/tasks/:id/cancel", tasks, "task.cancel", smallBody, at.cancel)
 	api.change(post, "/tasks/:id/rerun", tasks, "task.rerun", smallBody, at.rerun)

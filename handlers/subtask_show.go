@@ -22,10 +22,14 @@ func (h *console) subtaskShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	attempts, err := h.tasks.Attempts(c.UserContext(), id, sid)
+	if err != nil {
+		return err
+	}
 	msgs, _, err := h.registry.ListDeviceMessages(c.UserContext(), s.ProductKey, s.DeviceName,
 		models.MessageFilter{SubtaskID: sid}, models.Page{Number: 1, Size: 100})
 	if err != nil && !models.IsNotFound(err) { // the device may have been deleted since
 		return err
 	}
-	return render(c, "Execution details", views.SubtaskShow(views.SubtaskDetail{Subtask: s, Messages: msgs}))
+	return render(c, "Execution details", views.SubtaskShow(views.SubtaskDetail{Subtask: s, Attempts: attempts, Messages: msgs}))
 }

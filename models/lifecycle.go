@@ -33,11 +33,12 @@ var unfinishedCount = `(SELECT coalesce(sum(c.n), 0) FROM task_counters c
 	WHERE c.task_id = t.id AND c.status IN (` + sqlList(Unfinished...) + `))`
 
 // CompleteFinished marks COMPLETED every running task whose sub-tasks all
-// exist and are all terminal, and returns their ids.
+// exist and are all terminal, none waiting for an automatic retry, and
+// returns their ids.
 func (t *Tasks) CompleteFinished(ctx context.Context) ([]ID, error) {
 	rows, err := t.db.Pool.Query(ctx, `UPDATE tasks t SET status = 'COMPLETED', finished_at = $1, updated_at = $1
 		WHERE t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL AND t.materialize_cursor IS NULL
-		AND `+unfinishedCount+` = 0 RETURNING t.id`, t.now().UTC())
+		AND `+unfinishedCount+` = 0 AND NOT `+retryPending+` RETURNING t.id`, t.now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("models: complete tasks: %w", err)
 	}

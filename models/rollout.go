@@ -131,6 +131,12 @@ func (t *Tasks) RolloutStep(ctx context.Context, id ID) (Step, error) {
 		if plan.ended {
 			return t.end(ctx, tx, id, pol.EndBehavior, now)
 		}
+		if pol != nil {
+			// failed sub-tasks whose backoff is over go back in the queue
+			if _, err := requeueRetries(ctx, tx, id, pol.Retry, now, maxTickBatch); err != nil {
+				return err
+			}
+		}
 		rate := maxRate
 		if current != nil {
 			rate = *current

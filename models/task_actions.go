@@ -25,8 +25,9 @@ func (t *Tasks) CancelTask(ctx context.Context, id ID) (*Task, error) {
 }
 
 // RerunTask puts the FAILED and TIMED_OUT sub-tasks of a finished task back
-// in the queue (attempt + 1) and the task back to IN_PROGRESS with a new
-// 7-day window, when Task.CanRerun allows it.
+// in the queue (attempt + 1, the attempt so far kept in their history) and
+// the task back to IN_PROGRESS with a new 7-day window, when Task.CanRerun
+// allows it.
 func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 	now := t.now().UTC()
 	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
@@ -43,10 +44,8 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 		if err := task.CanRerun(rerunnable); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE subtasks SET status = 'QUEUED', attempt = attempt + 1, progress = 0, status_details = NULL,
-			message = '', queued_at = $2, sent_at = NULL, delivered_at = NULL, started_at = NULL, finished_at = NULL,
-			timeout_at = NULL, notify_id = NULL, updated_at = $2
-			WHERE task_id = $1 AND status IN (`+sqlList(Rerunnable...)+`)`, id, now)
+		_, err = tx.Exec(ctx, `WITH due AS MATERIALIZED (SELECT id FROM subtasks
+			WHERE task_id = $1 AND status IN (`+sqlList(Rerunnable...)+`))`+requeueSQL, id, now)
 		if err != nil {
 			return err
 		}

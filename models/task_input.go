@@ -138,10 +138,7 @@ func (in TaskInput) validate(now time.Time) (*taskPlan, error) {
 		if err := pol.validate(now, p.rollout); err != nil {
 			return nil, err
 		}
-		switch {
-		case len(pol.Retry) > 0:
-			return nil, Invalid("policy.retry", "automatic retries are not available in this version yet; rerun the task's failed sub-tasks instead")
-		case pol.Continuous:
+		if pol.Continuous {
 			return nil, Invalid("policy.continuous", "continuous targets are not available in this version yet")
 		}
 		if pol.Continuous && p.in.Target.Type == TargetDeviceList {

@@ -3,6 +3,7 @@ package workers_test
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -233,5 +234,50 @@ func TestEndTime(t *testing.T) {
 	eventually(t, 10*time.Second, "CANCEL: the task is cancelled", func() bool { return s.taskStatus(cancel.ID) == models.TaskCancelled })
 	if r := s.task(stop.ID).Rollout; r.State != models.RolloutDone {
 		t.Errorf("rollout after the end time: %+v", r)
+	}
+}
+
+// Automatic retries: a failed sub-task is queued again (same id, attempt
+// + 1) once its backoff is over, doubling each time, until the attempts
+// run out; the task does not complete while a retry is due, and the
+// sub-task's history keeps each attempt with its result.
+func TestRetries(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	devices := s.simulated("f", 1, sim.Fail)
+	task := s.policyTask(600, `{"retry":[{"failureType":"FAILED","maxAttempts":2,"backoffMinutes":1,"backoffDoubling":true}]}`, devices)
+	attempt := func() (int, string) {
+		var n int
+		var st string
+		s.app.DB.Pool.QueryRow(context.Background(), `SELECT attempt, status FROM subtasks WHERE task_id = $1`, task.ID).Scan(&n, &st)
+		return n, st
+	}
+	waitFailed := func(n int) {
+		eventually(t, 15*time.Second, "attempt "+strconv.Itoa(n)+" fails", func() bool {
+			a, st := attempt()
+			return a == n && st == "FAILED"
+		})
+	}
+	waitFailed(1)
+	time.Sleep(2500 * time.Millisecond) // the backoff (1 min) is not over: no retry, no completion
+	if a, st := attempt(); a != 1 || st != "FAILED" || s.taskStatus(task.ID) != models.TaskInProgress {
+		t.Fatalf("within the backoff: attempt %d %s, task %s", a, st, s.taskStatus(task.ID))
+	}
+	s.clock.Add(61 * time.Second)
+	waitFailed(2)
+	s.clock.Add(61 * time.Second) // the second backoff is 2 min
+	time.Sleep(2500 * time.Millisecond)
+	if a, _ := attempt(); a != 2 {
+		t.Fatalf("within the doubled backoff: attempt %d", a)
+	}
+	s.clock.Add(60 * time.Second)
+	waitFailed(3)
+	eventually(t, 10*time.Second, "the task completes once no retry is left", func() bool { return s.taskStatus(task.ID) == models.TaskCompleted })
+	var id models.ID
+	s.app.DB.Pool.QueryRow(context.Background(), `SELECT id FROM subtasks WHERE task_id = $1`, task.ID).Scan(&id)
+	history, err := s.app.Tasks.Attempts(context.Background(), task.ID, id)
+	if err != nil || len(history) != 2 || history[0].Attempt != 1 || history[1].Attempt != 2 ||
+		history[0].Status != models.SubFailed || history[1].Status != models.SubFailed || history[0].FinishedAt == nil {
+		t.Errorf("history: %+v %v", history, err)
 	}
 }
