@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -151,5 +152,65 @@ func TestSubtaskAttemptsAPI(t *testing.T) {
 	_, doc := s.page("GET", "/tasks/"+task.ID.String()+"/subtasks/"+subs.Items[0].ID.String(), nil, true)
 	if rows := doc.Find(`[data-testid="attempt"]`); rows.Length() != 1 || !strings.Contains(rows.Text(), "no space left") {
 		t.Errorf("execution details: %d attempt rows: %q", rows.Length(), rows.Text())
+	}
+}
+
+// TestConsoleRollout: the task page shows the policy in words, the
+// rollout's state and its waves; Pause, Resume and the approval of the
+// next wave work from the page.
+func TestConsoleRollout(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 10)
+	b := taskBody(devices)
+	b["policy"] = json.RawMessage(`{"waves":[{"count":2,"successGate":{"percent":95,"minFinished":2},"soakMinutes":30},{"percent":30,"approval":"manual"},{}],
+		"abort":[{"failureType":"ANY","thresholdPercent":5,"minFinished":20,"action":"PAUSE"}]}`)
+	var task struct {
+		ID models.ID `json:"id"`
+	}
+	if status, raw := s.do("POST", "/api/v1/tasks", b, &task); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	page := "/tasks/" + task.ID.String()
+	_, doc := s.page("GET", page, nil, false)
+	if got := doc.Find(`[data-testid="task-policy"]`).Text(); got != "2 devices first (≥ 95 % succeeded, wait 30 min), then 30 % (after approval), then everyone else; pause if more than 5 % fail (of ≥ 20 finished)." {
+		t.Errorf("policy in words: %q", got)
+	}
+	if st := doc.Find(`[data-testid="rollout"]`).AttrOr("data-rollout-state", ""); st != models.RolloutRunning {
+		t.Errorf("rollout state %q", st)
+	}
+	if waves := doc.Find(`[data-testid="wave"]`); waves.Length() != 3 || waves.First().AttrOr("data-wave-state", "") != models.WaveOpen {
+		t.Errorf("waves: %d, first %q", waves.Length(), waves.First().AttrOr("data-wave-state", ""))
+	}
+	if doc.Find(`[data-testid="action-pause"]`).Length() != 1 || doc.Find(`[data-testid="action-resume"]`).Length() != 0 {
+		t.Error("a running task offers no Pause")
+	}
+	flash := func(resp *http.Response) string {
+		for _, c := range resp.Cookies() {
+			if c.Name == "flash" {
+				v, _ := url.QueryUnescape(c.Value)
+				return v
+			}
+		}
+		return ""
+	}
+	if resp, _ := s.page("POST", page+"/pause", url.Values{}, false); resp.StatusCode != http.StatusSeeOther || !strings.Contains(flash(resp), "Paused the task") {
+		t.Fatalf("pause: %d %q", resp.StatusCode, flash(resp))
+	}
+	_, doc = s.page("GET", page, nil, false)
+	if doc.Find(`[data-testid="action-resume"]`).Length() != 1 || doc.Find(`[data-testid="rollout"]`).AttrOr("data-rollout-state", "") != models.RolloutPaused {
+		t.Errorf("after the pause: resume %d, state %q", doc.Find(`[data-testid="action-resume"]`).Length(),
+			doc.Find(`[data-testid="rollout"]`).AttrOr("data-rollout-state", ""))
+	}
+	if resp, _ := s.page("POST", page+"/resume", url.Values{}, false); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("resume: %d", resp.StatusCode)
+	}
+	if resp, _ := s.page("POST", page+"/waves/3/approve", url.Values{}, false); resp.StatusCode != http.StatusSeeOther ||
+		!strings.Contains(flash(resp), "cannot be approved before wave 2") {
+		t.Fatalf("approve wave 3 first: %d %q", resp.StatusCode, flash(resp))
+	}
+	if resp, _ := s.page("POST", page+"/waves/2/approve", url.Values{}, false); resp.StatusCode != http.StatusSeeOther ||
+		!strings.Contains(flash(resp), "Approved wave 2") {
+		t.Fatalf("approve wave 2: %d %q", resp.StatusCode, flash(resp))
 	}
 }

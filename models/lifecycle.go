@@ -11,7 +11,8 @@ import (
 // and starts its 7-day window. It is a no-op for any other task.
 func (t *Tasks) StartScheduled(ctx context.Context, id ID) (bool, error) {
 	now := t.now().UTC()
-	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', started_at = $2, expires_at = $3, rollout_next_at = $2, updated_at = $2
+	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', started_at = $2, rollout_next_at = $2, updated_at = $2,
+		expires_at = CASE WHEN `+continuous+` THEN NULL ELSE $3::timestamptz END
 		WHERE id = $1 AND status = 'SCHEDULED' AND scheduled_at <= $2 AND deleted_at IS NULL`, id, now, now.Add(TaskExpiry))
 	if err != nil {
 		return false, fmt.Errorf("models: start task %s: %w", id, err)
@@ -28,17 +29,23 @@ func (t *Tasks) DueScheduled(ctx context.Context) ([]ID, error) {
 	return pgx.CollectRows(rows, pgx.RowTo[ID])
 }
 
+// continuous is the SQL condition that a task (t) has a continuous
+// target: it stays open for devices that join later.
+const continuous = `coalesce((policy->>'continuous')::boolean, false)`
+
 // unfinishedCount is the SQL for how many of a task's sub-tasks are Unfinished.
 var unfinishedCount = `(SELECT coalesce(sum(c.n), 0) FROM task_counters c
 	WHERE c.task_id = t.id AND c.status IN (` + sqlList(Unfinished...) + `))`
 
 // CompleteFinished marks COMPLETED every running task whose sub-tasks all
 // exist and are all terminal, none waiting for an automatic retry, and
-// returns their ids.
+// which is not kept open for devices to join (continuous, before its end
+// time), and returns their ids.
 func (t *Tasks) CompleteFinished(ctx context.Context) ([]ID, error) {
 	rows, err := t.db.Pool.Query(ctx, `UPDATE tasks t SET status = 'COMPLETED', finished_at = $1, updated_at = $1
 		WHERE t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL AND t.materialize_cursor IS NULL
-		AND `+unfinishedCount+` = 0 AND NOT `+retryPending+` RETURNING t.id`, t.now().UTC())
+		AND `+unfinishedCount+` = 0 AND NOT `+retryPending+`
+		AND NOT (`+continuous+` AND coalesce((t.policy->>'endAt')::timestamptz > $1, true)) RETURNING t.id`, t.now().UTC())
 	if err != nil {
 		return nil, fmt.Errorf("models: complete tasks: %w", err)
 	}

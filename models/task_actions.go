@@ -49,7 +49,8 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 		if err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', finished_at = NULL, started_at = $2, expires_at = $3,
+		_, err = tx.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', finished_at = NULL, started_at = $2,
+			expires_at = CASE WHEN `+continuous+` THEN NULL ELSE $3::timestamptz END,
 			rollout_epoch = NULL, rollout_sent = 0, rollout_next_at = $2, updated_at = $2 WHERE id = $1`, id, now, now.Add(TaskExpiry))
 		return err
 	})

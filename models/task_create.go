@@ -43,6 +43,9 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 	if in.ScheduledAt != nil {
 		status, startedAt, expiresAt = TaskScheduled, nil, nil
 	}
+	if p.policy != nil && p.policy.Continuous {
+		expiresAt = nil // open until its end time or a cancel
+	}
 	var productKey *string
 	var groupID *ID
 	switch p.in.Target.Type {

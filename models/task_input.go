@@ -138,9 +138,6 @@ func (in TaskInput) validate(now time.Time) (*taskPlan, error) {
 		if err := pol.validate(now, p.rollout); err != nil {
 			return nil, err
 		}
-		if pol.Continuous {
-			return nil, Invalid("policy.continuous", "continuous targets are not available in this version yet")
-		}
 		if pol.Continuous && p.in.Target.Type == TargetDeviceList {
 			return nil, Invalid("policy.continuous", "is for a PRODUCT or GROUP target, whose devices can join later; a device list is fixed")
 		}

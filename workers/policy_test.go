@@ -281,3 +281,50 @@ func TestRetries(t *testing.T) {
 		t.Errorf("history: %+v %v", history, err)
 	}
 }
+
+// Continuous targets: a task for a product or a static group stays open,
+// and a device that joins later (registered in the product, added to the
+// group) gets the task too, until the task is cancelled.
+func TestContinuousTargets(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	ctx := context.Background()
+	early := s.simulated("e", 2, sim.Succeed)
+	g, err := s.app.Registry.CreateGroup(ctx, models.GroupInput{Name: "g-" + s.pk, Kind: "static"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.app.Registry.AddGroupDevices(ctx, g.ID, early[:1]); err != nil {
+		t.Fatal(err)
+	}
+	var p models.Policy
+	json.Unmarshal([]byte(`{"continuous":true}`), &p)
+	product := s.createTask(models.TaskInput{Target: models.TargetInput{Type: models.TargetProduct, ProductKey: s.pk}, Policy: &p})
+	group := s.createTask(models.TaskInput{Target: models.TargetInput{Type: models.TargetGroup, GroupID: g.ID}, Policy: &p})
+	if product.ExpiresAt != nil {
+		t.Errorf("a continuous task expires at %v", product.ExpiresAt)
+	}
+	succeeded := func(id models.ID) int { return s.byWave(id)[1]["SUCCEEDED"] }
+	eventually(t, 15*time.Second, "the first devices succeed", func() bool { return succeeded(product.ID) == 2 && succeeded(group.ID) == 1 })
+	s.waitSweeps(time.Now(), 15*time.Second)
+	if s.taskStatus(product.ID) != models.TaskInProgress || s.taskStatus(group.ID) != models.TaskInProgress {
+		t.Fatalf("continuous tasks with every sub-task done: %s, %s", s.taskStatus(product.ID), s.taskStatus(group.ID))
+	}
+	s.simulated("late", 1, sim.Succeed) // registered in the product
+	if _, err := s.app.Registry.AddGroupDevices(ctx, g.ID, early[1:]); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 15*time.Second, "the devices that joined get the tasks", func() bool { return succeeded(product.ID) == 3 && succeeded(group.ID) == 2 })
+	if task := s.task(product.ID); task.Target.DeviceCount != 3 {
+		t.Errorf("the product task counts %d devices", task.Target.DeviceCount)
+	}
+	for _, id := range []models.ID{product.ID, group.ID} {
+		if _, err := s.app.Tasks.CancelTask(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.simulated("later", 1, sim.Succeed)
+	if n := s.byWave(product.ID)[1]; n["SUCCEEDED"] != 3 || len(n) != 1 {
+		t.Errorf("a device registered after the cancel: %v", n)
+	}
+}

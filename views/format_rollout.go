@@ -1,0 +1,157 @@
+package views
+
+import (
+	"fmt"
+	"strings"
+
+	"fleettasks/models"
+)
+
+// RolloutText is where a task's rollout stands, in plain words.
+func RolloutText(t *models.Task, r *models.Rollout) string {
+	rate := fmt.Sprintf("%d a minute", r.CurrentRatePerMinute)
+	switch r.State {
+	case models.RolloutPaused:
+		if r.PausedAt != nil {
+			return "Paused since " + when(*r.PausedAt) + ": nothing more is sent; devices at work go on."
+		}
+		return "Pausing: nothing more is sent."
+	case models.RolloutWaitingGate:
+		return fmt.Sprintf("Wave %d is all sent and waits for its success gate or soak time before wave %d opens.", r.Wave, r.Wave+1)
+	case models.RolloutWaitingApproval:
+		return fmt.Sprintf("Wave %d passed; wave %d waits for an operator's approval.", r.Wave, r.Wave+1)
+	case models.RolloutWaitingWindow:
+		if r.NextWindowAt != nil {
+			return "Outside the maintenance windows: the next opens " + when(*r.NextWindowAt) + "."
+		}
+		return "Outside the maintenance windows."
+	case models.RolloutDone:
+		if r.LimitedBy == "end time passed" {
+			return "The end time has passed: nothing more is sent."
+		}
+		return "Everything is sent."
+	}
+	return fmt.Sprintf("Sending at %s (limited by %s).", rate, r.LimitedBy)
+}
+
+// WaveStateText names a wave's state.
+func WaveStateText(state string) string {
+	switch state {
+	case models.WaveOpen:
+		return "open"
+	case models.WaveDone:
+		return "done"
+	case models.RolloutWaitingGate:
+		return "waiting for the gate"
+	case models.RolloutWaitingApproval:
+		return "waiting for approval"
+	}
+	return "pending"
+}
+
+// WaveRuleText is what wave i asks before the next wave opens, and how it
+// opens itself.
+func WaveRuleText(p *models.Policy, i int) string {
+	w := p.Waves[i]
+	var parts []string
+	if w.Approval == models.ApprovalManual {
+		parts = append(parts, "opens on approval")
+	}
+	if g := w.SuccessGate; g != nil {
+		parts = append(parts, fmt.Sprintf("gate ≥ %g %% succeeded of ≥ %d finished", g.Percent, g.MinFinished))
+	}
+	if w.SoakMinutes > 0 {
+		parts = append(parts, fmt.Sprintf("soak %d min", w.SoakMinutes))
+	}
+	return strings.Join(parts, " · ")
+}
+
+func waveClass(state string) string {
+	switch state {
+	case models.WaveOpen:
+		return "border-indigo-300 bg-indigo-50"
+	case models.WaveDone:
+		return "border-emerald-300 bg-emerald-50"
+	case models.RolloutWaitingGate, models.RolloutWaitingApproval:
+		return "border-amber-300 bg-amber-50"
+	}
+	return "border-slate-200 bg-white text-slate-600"
+}
+
+// PolicyText is a rollout policy in plain words: "1 % canary (≥ 95 %
+// succeeded, wait 30 min), then 10 %, then everyone; pause if more than
+// 5 % fail".
+func PolicyText(p *models.Policy) string {
+	if p == nil {
+		return "Everyone at the task's rate."
+	}
+	var out []string
+	if n := len(p.Waves); n > 1 {
+		var waves []string
+		for i, w := range p.Waves {
+			var s string
+			switch {
+			case i == n-1:
+				s = "everyone else"
+			case w.Count != nil:
+				s = fmt.Sprintf("%d devices", *w.Count)
+			case w.Percent != nil:
+				s = fmt.Sprintf("%g %%", *w.Percent)
+			}
+			if i == 0 {
+				s += " first"
+			}
+			var cond []string
+			if w.Approval == models.ApprovalManual {
+				cond = append(cond, "after approval")
+			}
+			if g := w.SuccessGate; g != nil {
+				cond = append(cond, fmt.Sprintf("≥ %g %% succeeded", g.Percent))
+			}
+			if w.SoakMinutes > 0 {
+				cond = append(cond, fmt.Sprintf("wait %d min", w.SoakMinutes))
+			}
+			if len(cond) > 0 {
+				s += " (" + strings.Join(cond, ", ") + ")"
+			}
+			waves = append(waves, s)
+		}
+		out = append(out, strings.Join(waves, ", then "))
+	}
+	if e := p.ExponentialRate; e != nil {
+		step := fmt.Sprintf("%d notified", e.IncreaseAfter.Notified)
+		if e.IncreaseAfter.Succeeded > 0 {
+			step = fmt.Sprintf("%d succeeded", e.IncreaseAfter.Succeeded)
+		}
+		out = append(out, fmt.Sprintf("start at %d a minute, ×%g every %s", e.BaseRatePerMinute, e.IncrementFactor, step))
+	}
+	for _, a := range p.Abort {
+		what := "fail"
+		switch a.FailureType {
+		case "REJECTED":
+			what = "are rejected"
+		case "TIMED_OUT":
+			what = "time out"
+		case "FAILED":
+			what = "report FAILED"
+		}
+		out = append(out, fmt.Sprintf("%s if more than %g %% %s (of ≥ %d finished)", strings.ToLower(a.Action), a.ThresholdPercent, what, a.MinFinished))
+	}
+	for _, r := range p.Retry {
+		out = append(out, fmt.Sprintf("retry %s up to %d times", strings.ToLower(strings.ReplaceAll(r.FailureType, "_", " ")), r.MaxAttempts))
+	}
+	if len(p.MaintenanceWindows) > 0 {
+		out = append(out, fmt.Sprintf("only in %d maintenance window(s)", len(p.MaintenanceWindows)))
+	}
+	if p.EndAt != nil {
+		out = append(out, "until "+when(*p.EndAt))
+	}
+	if p.Continuous {
+		out = append(out, "devices that join later get it too")
+	}
+	if len(out) == 0 {
+		return "Everyone at the task's rate."
+	}
+	s := strings.Join(out, "; ")
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}
