@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"fleettasks/internal/testenv"
 	"fleettasks/models"
@@ -182,6 +185,9 @@ func TestConsoleRollout(t *testing.T) {
 	if waves := doc.Find(`[data-testid="wave"]`); waves.Length() != 3 || waves.First().AttrOr("data-wave-state", "") != models.WaveOpen {
 		t.Errorf("waves: %d, first %q", waves.Length(), waves.First().AttrOr("data-wave-state", ""))
 	}
+	if cells := doc.Find(`[data-testid="subtask-wave"]`); cells.Length() != 10 || cells.First().Text() != "1" || cells.Last().Text() != "3" {
+		t.Errorf("the sub-task table's waves: %d cells, %q … %q", cells.Length(), cells.First().Text(), cells.Last().Text())
+	}
 	if doc.Find(`[data-testid="action-pause"]`).Length() != 1 || doc.Find(`[data-testid="action-resume"]`).Length() != 0 {
 		t.Error("a running task offers no Pause")
 	}
@@ -212,5 +218,88 @@ func TestConsoleRollout(t *testing.T) {
 	if resp, _ := s.page("POST", page+"/waves/2/approve", url.Values{}, false); resp.StatusCode != http.StatusSeeOther ||
 		!strings.Contains(flash(resp), "Approved wave 2") {
 		t.Fatalf("approve wave 2: %d %q", resp.StatusCode, flash(resp))
+	}
+}
+
+// TestCreateFormPolicy: the Task Schedule step offers the presets in
+// words and a custom JSON policy previewed as it is typed; a preset or a
+// custom policy reaches the task; a policy that cannot work is shown under
+// the field with what was typed kept.
+func TestCreateFormPolicy(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	testenv.SeedDevices(t, s.Deps.DB, pk, 2)
+	for _, p := range models.PolicyPresets {
+		pol, err := models.ParsePolicy([]byte(p.JSON))
+		if err == nil {
+			err = pol.Validate(time.Now(), 1000)
+		}
+		if err != nil {
+			t.Errorf("preset %s: %v", p.Key, err)
+		}
+	}
+	form := createForm(pk)
+	form.Set("step", "1")
+	_, doc := s.page("POST", "/tasks/new", form, false)
+	if got := doc.Find(`[data-testid="field-policy"]`).Text(); !strings.Contains(got, "1 % first (≥ 95 % succeeded, wait 30 min), then 10 % (≥ 95 % succeeded), then everyone else; pause if more than 5 % fail") {
+		t.Errorf("the policy field says %q", got)
+	}
+
+	create := func(name string, set map[string]string) (*http.Response, *goquery.Document) {
+		f := createForm(pk)
+		f.Set("name", name)
+		for k, v := range set {
+			f.Set(k, v)
+		}
+		return s.page("POST", "/tasks/new", f, false)
+	}
+	policyOf := func(name string) *models.Policy {
+		var raw []byte
+		s.Deps.DB.Pool.QueryRow(t.Context(), `SELECT policy::text FROM tasks WHERE name = $1`, name).Scan(&raw)
+		if raw == nil {
+			return nil
+		}
+		p, err := models.ParsePolicy(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	if resp, _ := create("canary-"+pk, map[string]string{"policyPreset": "canary"}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("canary preset: %d", resp.StatusCode)
+	}
+	if p := policyOf("canary-" + pk); p == nil || len(p.Waves) != 3 || len(p.Abort) != 1 {
+		t.Errorf("canary preset stored as %+v", p)
+	}
+	custom := `{"waves":[{"count":1},{"approval":"manual"}]}`
+	if resp, _ := create("custom-"+pk, map[string]string{"policyPreset": "custom", "policy": custom}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("custom policy: %d", resp.StatusCode)
+	}
+	if p := policyOf("custom-" + pk); p == nil || len(p.Waves) != 2 || p.Waves[1].Approval != "manual" {
+		t.Errorf("custom policy stored as %+v", p)
+	}
+	if resp, _ := create("none-"+pk, nil); resp.StatusCode != http.StatusSeeOther || policyOf("none-"+pk) != nil {
+		t.Errorf("no policy: %d %+v", resp.StatusCode, policyOf("none-"+pk))
+	}
+	for _, c := range []struct{ policy, msg string }{
+		{`{"waves":[{"percent":70},{"percent":40},{}]}`, "waves[1].percent brings the waves to 110"},
+		{`{"wavez":[]}`, `unknown field "wavez"`},
+	} {
+		resp, doc := create("bad-"+pk, map[string]string{"policyPreset": "custom", "policy": c.policy})
+		if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(doc.Find(`[data-testid="error-err-policy"]`).Text(), c.msg) ||
+			doc.Find(`#f-policy`).Text() != c.policy || doc.Find(`[data-testid="create-step-2"]`).Length() != 1 {
+			t.Errorf("%s: %d, error %q, kept %q", c.policy, resp.StatusCode, doc.Find(`[data-testid="error-err-policy"]`).Text(), doc.Find(`#f-policy`).Text())
+		}
+	}
+	// the preview, as it is typed
+	for policy, want := range map[string]string{
+		`{"waves":[{"percent":5},{}],"retry":[{"failureType":"FAILED","maxAttempts":3}]}`: "5 % first, then everyone else; retry failed up to 3 times.",
+		`{"waves":[{"percent":5},{}],"abort":[{"action":"STOP"}]}`:                        "abort[0].failureType must be FAILED",
+		`not json`: "is not a policy in JSON",
+	} {
+		_, doc := s.page("POST", "/tasks/new/policy", url.Values{"policy": {policy}}, true)
+		if got := doc.Text(); !strings.Contains(got, want) {
+			t.Errorf("preview of %s: %q, want %q", policy, got, want)
+		}
 	}
 }

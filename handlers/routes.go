@@ -169,6 +169,7 @@ func routes(app *fiber.App, d Deps) {
 	ui.get("/products/:pk", view, con.productShow)
 	ui.get("/groups", view, con.groupList)
 	ui.change(post, "/groups", registry, "group.create", smallBody, con.groupCreate)
+	ui.post("/tasks/new/policy", tasks, con.policyPreview)
 	ui.post("/groups/preview", view, con.groupPreview) // the query in the body: up to 4,000 characters
 	ui.get("/groups/:id", view, con.groupShow)
 	ui.change(post, "/groups/:id/rename", registry, "group.rename", smallBody, con.groupRename)

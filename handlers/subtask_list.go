@@ -19,7 +19,11 @@ func (h *console) subtaskList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d, err := h.subtaskPage(c, id)
+	task, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	d, err := h.subtaskPage(c, task)
 	if err != nil {
 		return err
 	}
@@ -42,7 +46,8 @@ func subtaskFilter(c *fiber.Ctx) (models.SubtaskFilter, error) {
 }
 
 // subtaskPage reads one page of the task's sub-tasks as the request asks.
-func (h *console) subtaskPage(c *fiber.Ctx, id models.ID) (views.SubtaskList, error) {
+func (h *console) subtaskPage(c *fiber.Ctx, task *models.Task) (views.SubtaskList, error) {
+	id := task.ID
 	f, err := subtaskFilter(c)
 	if err != nil {
 		return views.SubtaskList{}, err
@@ -52,7 +57,8 @@ func (h *console) subtaskPage(c *fiber.Ctx, id models.ID) (views.SubtaskList, er
 	if err != nil {
 		return views.SubtaskList{}, err
 	}
-	d := views.SubtaskList{TaskID: id, Items: list.Items, Status: models.JoinStatuses(f.Statuses, ","), Q: f.Q, After: f.After, Total: list.Total}
+	d := views.SubtaskList{TaskID: id, Items: list.Items, Status: models.JoinStatuses(f.Statuses, ","), Q: f.Q, After: f.After, Total: list.Total,
+		Waves: task.Policy != nil && len(task.Policy.Waves) > 1}
 	if len(d.Items) > subtaskPageSize {
 		d.Items = d.Items[:subtaskPageSize]
 		d.Next = d.Items[subtaskPageSize-1].ID

@@ -32,7 +32,7 @@ func formValues(c *fiber.Ctx) (url.Values, error) {
 // defaults of a new form under them.
 func createFormValues(v url.Values) map[string]string {
 	m := map[string]string{"targetType": models.TargetDeviceList, "ruleSource": "upload", "signMethod": "SHA256",
-		"rolloutPerMinute": strconv.Itoa(models.DefaultRolloutPerMin), "qos": "1", "start": "now"}
+		"rolloutPerMinute": strconv.Itoa(models.DefaultRolloutPerMin), "qos": "1", "start": "now", "policyPreset": "none"}
 	for _, n := range append(append([]string{}, views.Step1Fields...), views.Step2Fields...) {
 		if _, ok := v[n]; ok {
 			m[n] = v.Get(n)
@@ -104,6 +104,21 @@ func taskInput(v map[string]string, withSchedule bool) (in models.TaskInput, lin
 	if in.InProgressTimeoutMinutes, err = formInt(v, "inProgressTimeoutMinutes", false); err != nil {
 		errs["inProgressTimeoutMinutes"] = err.Error()
 	}
+	switch preset := v["policyPreset"]; preset {
+	case "", "none":
+	case "custom":
+		if in.Policy, err = models.ParsePolicy([]byte(v["policy"])); err != nil {
+			me, _ := models.AsError(err)
+			errs["policy"] = me.Message
+		}
+	default:
+		p := models.PresetPolicy(preset)
+		if p == nil {
+			errs["policy"] = fmt.Sprintf("%q is not one of the presets", preset)
+		} else if in.Policy, err = models.ParsePolicy([]byte(p.JSON)); err != nil {
+			errs["policy"] = err.Error()
+		}
+	}
 	if v["start"] == "at" {
 		s := v["scheduledAt"]
 		at, err := time.ParseInLocation("2006-01-02T15:04", s, time.UTC)
@@ -152,6 +167,11 @@ func formError(errs map[string]string, err *models.Error, ruleSource string, lin
 		name = "jobFile"
 	case f == "jobFile.signMethod":
 		name = "signMethod"
+	case f == "policy" || strings.HasPrefix(f, "policy."):
+		name = "policy"
+		if f != "policy" {
+			msg = strings.TrimPrefix(f, "policy.") + " " + msg
+		}
 	}
 	if name == "" && err.Field != "" {
 		msg = err.Field + ": " + msg
@@ -167,4 +187,31 @@ func stepOf(name string) int {
 		}
 	}
 	return 1
+}
+
+// POST /tasks/new/policy — the create form's custom policy in words as it
+// is typed, or why it cannot work.
+func (h *console) policyPreview(c *fiber.Ctx) error {
+	v, err := formValues(c)
+	if err != nil {
+		return err
+	}
+	raw := strings.TrimSpace(v.Get("policy"))
+	if raw == "" {
+		return render(c, "Policy", views.PolicyPreview("Write the policy as a JSON object.", ""))
+	}
+	p, err := models.ParsePolicy([]byte(raw))
+	if err == nil {
+		err = p.Validate(time.Now(), models.MaxRolloutPerMin)
+	}
+	if me, ok := models.AsError(err); ok {
+		problem := me.Message
+		if me.Field != "" && me.Field != "policy" {
+			problem = strings.TrimPrefix(me.Field, "policy.") + " " + problem
+		}
+		return render(c, "Policy", views.PolicyPreview("", problem))
+	} else if err != nil {
+		return err
+	}
+	return render(c, "Policy", views.PolicyPreview(views.PolicyText(p), ""))
 }

@@ -13,7 +13,7 @@ func (h *console) taskShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	subs, err := h.subtaskPage(c, task.ID)
+	subs, err := h.subtaskPage(c, task)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -293,3 +294,23 @@ func (p *Policy) clone() (*Policy, error) {
 	}
 	return &c, nil
 }
+
+// ParsePolicy reads a policy written as JSON (the console's custom
+// policy): unknown fields are refused, so that a misspelt one does not go
+// unnoticed. The policy is not validated yet (Validate).
+func ParsePolicy(raw []byte) (*Policy, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	var p Policy
+	if err := dec.Decode(&p); err != nil {
+		return nil, Invalid("policy", "is not a policy in JSON: %v", err)
+	}
+	if dec.More() {
+		return nil, Invalid("policy", "holds more than one JSON value")
+	}
+	return &p, nil
+}
+
+// Validate checks the policy as task creation does, for a task of maxRate
+// sub-tasks a minute created at now, and fills its defaults.
+func (p *Policy) Validate(now time.Time, maxRate int) error { return p.validate(now, maxRate) }

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -154,4 +155,22 @@ func PolicyText(p *models.Policy) string {
 	}
 	s := strings.Join(out, "; ")
 	return strings.ToUpper(s[:1]) + s[1:] + "."
+}
+
+// presetPolicy is the policy of a preset (presets are valid JSON, checked
+// by a test).
+func presetPolicy(p models.PolicyPreset) *models.Policy {
+	var pol models.Policy
+	if json.Unmarshal([]byte(p.JSON), &pol) != nil {
+		return nil
+	}
+	return &pol
+}
+
+// devicesText is "1 device", "12 devices".
+func devicesText(n int64) string {
+	if n == 1 {
+		return "1 device"
+	}
+	return i64(n) + " devices"
 }

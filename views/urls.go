@@ -42,6 +42,9 @@ func TasksURL(status, q string, page int) string {
 // TaskNewURL is the create form.
 func TaskNewURL() string { return "/tasks/new" }
 
+// PolicyPreviewURL is the create form's preview of a custom policy in words.
+func PolicyPreviewURL() string { return "/tasks/new/policy" }
+
 // TaskURL is a task's page.
 func TaskURL(id models.ID) string { return "/tasks/" + id.String() }
 
