@@ -3,6 +3,7 @@ package workers_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -326,5 +327,79 @@ func TestContinuousTargets(t *testing.T) {
 	s.simulated("later", 1, sim.Succeed)
 	if n := s.byWave(product.ID)[1]; n["SUCCEEDED"] != 3 || len(n) != 1 {
 		t.Errorf("a device registered after the cancel: %v", n)
+	}
+}
+
+// An exponential rate grows step by step: 60 a minute for the first 4
+// devices notified, then 120, 240, 480, and the task's 600 at most.
+func TestExponentialRate(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	devices := s.simulated("x", 24, sim.Succeed)
+	task := s.policyTask(600, `{"exponentialRate":{"baseRatePerMinute":60,"incrementFactor":2,"increaseAfter":{"notified":4}}}`, devices)
+	var seen []int
+	deadline := time.Now().Add(40 * time.Second)
+	for done := false; !done && time.Now().Before(deadline); {
+		done = s.sent(task.ID) == 24 // read once more after the last send
+		var rate *int
+		s.app.DB.Pool.QueryRow(context.Background(), `SELECT rollout_rate FROM tasks WHERE id = $1`, task.ID).Scan(&rate)
+		if rate != nil && (len(seen) == 0 || seen[len(seen)-1] != *rate) {
+			seen = append(seen, *rate)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if want := []int{60, 120, 240, 480, 600}; !slices.Equal(seen, want) {
+		var final *int
+		s.app.DB.Pool.QueryRow(context.Background(), `SELECT rollout_rate FROM tasks WHERE id = $1`, task.ID).Scan(&final)
+		t.Fatalf("rates seen %v, want %v (now %v, %d sent)", seen, want, *final, s.sent(task.ID))
+	}
+	// each step's devices went at its rate: the first 4 over 3 s or more
+	// (one a second), the next 4 in about half that
+	var gaps []float64
+	rows, _ := s.app.DB.Pool.Query(context.Background(), `SELECT extract(epoch FROM max(sent_at) - min(sent_at))::float8
+		FROM (SELECT sent_at, (row_number() OVER (ORDER BY sent_at, id) - 1) / 4 AS step FROM subtasks WHERE task_id = $1) x
+		GROUP BY step ORDER BY step`, task.ID)
+	for rows.Next() {
+		var g float64
+		rows.Scan(&g)
+		gaps = append(gaps, g)
+	}
+	rows.Close()
+	if len(gaps) < 3 || gaps[0] < 2.9 || gaps[1] >= gaps[0] || gaps[2] >= gaps[1]+0.01 {
+		t.Errorf("time to send each step's 4 devices: %v s", gaps)
+	}
+}
+
+// Maintenance windows: outside them nothing is sent and the task says when
+// the next opens; inside, the rollout runs; when the window closes, it
+// stops again.
+func TestMaintenanceWindow(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	devices := s.simulated("m", 6, sim.Succeed)
+	now := s.clock.Now().UTC()
+	// a window at 03:00 UTC for an hour: move the clock out of it first
+	if now.Hour() == 3 {
+		s.clock.Add(2 * time.Hour)
+		now = s.clock.Now().UTC()
+	}
+	task := s.policyTask(60, `{"maintenanceWindows":[{"cron":"0 3 * * *","durationMinutes":60,"timeZone":"UTC"}]}`, devices)
+	time.Sleep(2500 * time.Millisecond)
+	r := s.task(task.ID).Rollout
+	next := time.Date(now.Year(), now.Month(), now.Day(), 3, 0, 0, 0, time.UTC)
+	if !next.After(now) {
+		next = next.Add(24 * time.Hour)
+	}
+	if n := s.sent(task.ID); n != 0 || r.State != models.RolloutWaitingWindow || r.NextWindowAt == nil || !r.NextWindowAt.Equal(next) {
+		t.Fatalf("outside the window: %d sent, %+v (next window %v, want %v)", n, r, r.NextWindowAt, next)
+	}
+	s.clock.Add(next.Sub(s.clock.Now()) + 58*time.Minute) // 03:58: two minutes of window left
+	eventually(t, 10*time.Second, "sends in the window", func() bool { return s.sent(task.ID) >= 1 })
+	s.clock.Add(2 * time.Minute) // 04:00: closed
+	time.Sleep(1500 * time.Millisecond)
+	at := s.sent(task.ID)
+	time.Sleep(2500 * time.Millisecond)
+	if n := s.sent(task.ID); n != at || n == 6 || s.task(task.ID).Rollout.State != models.RolloutWaitingWindow {
+		t.Errorf("after the window closed: %d sent, then %d (%s)", at, n, s.task(task.ID).Rollout.State)
 	}
 }
