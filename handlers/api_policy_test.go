@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -300,6 +301,36 @@ func TestCreateFormPolicy(t *testing.T) {
 		_, doc := s.page("POST", "/tasks/new/policy", url.Values{"policy": {policy}}, true)
 		if got := doc.Text(); !strings.Contains(got, want) {
 			t.Errorf("preview of %s: %q, want %q", policy, got, want)
+		}
+	}
+}
+
+// TestTaskChart: the task page draws its sub-tasks over time (sent, and
+// each final status) on the server; the chart fragment refreshes it.
+func TestTaskChart(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 4)
+	var task struct {
+		ID models.ID `json:"id"`
+	}
+	if status, raw := s.do("POST", "/api/v1/tasks", taskBody(devices), &task); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	if _, err := s.Deps.DB.Pool.Exec(t.Context(), `UPDATE subtasks SET sent_at = now(), status = CASE
+		WHEN device_name IN ('d1', 'd2') THEN 'SUCCEEDED' WHEN device_name = 'd3' THEN 'FAILED' ELSE 'SENT' END,
+		finished_at = CASE WHEN device_name IN ('d1', 'd2', 'd3') THEN now() END WHERE task_id = $1`, task.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/tasks/" + task.ID.String(), "/tasks/" + task.ID.String() + "/chart"} {
+		_, doc := s.page("GET", path, nil, path != "/tasks/"+task.ID.String())
+		got := map[string]string{}
+		doc.Find(`#task-chart polyline`).Each(func(_ int, p *goquery.Selection) { got[p.AttrOr("data-series", "")] = p.AttrOr("data-last", "") })
+		if want := map[string]string{"sent": "4", "SUCCEEDED": "2", "FAILED": "1", "REJECTED": "0", "TIMED_OUT": "0"}; !maps.Equal(got, want) {
+			t.Errorf("%s: chart series %v, want %v", path, got, want)
+		}
+		if !strings.Contains(doc.Find(`#task-chart desc`).Text(), "of 4 sub-tasks: Sent 4, Succeeded 2, Failed 1") {
+			t.Errorf("%s: chart description %q", path, doc.Find(`#task-chart desc`).Text())
 		}
 	}
 }

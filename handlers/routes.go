@@ -144,6 +144,7 @@ func routes(app *fiber.App, d Deps) {
 	uiOnce.change(post, "/tasks/new", tasks, "task.create", largeBody, con.taskCreate)
 	ui.get("/tasks/:id", view, con.taskShow)
 	ui.get("/tasks/:id/summary", view, con.taskSummary)
+	ui.get("/tasks/:id/chart", view, con.taskChart)
 	ui.get("/tasks/:id/document", view, at.document)
 	ui.get("/tasks/:id/edit/:part", tasks, con.taskEditForm)
 	ui.change(post, "/tasks/:id/edit/:part", tasks, "task.update", smallBody, con.taskEdit)

@@ -21,7 +21,32 @@ func (h *console) taskShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview}))
+	tl, err := h.tasks.Timeline(c.UserContext(), task.ID, chartBuckets)
+	if err != nil {
+		return err
+	}
+	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview, Timeline: tl}))
+}
+
+// chartBuckets is how many points the chart of sub-tasks over time has.
+const chartBuckets = 60
+
+// GET /tasks/:id/chart — the chart of sub-tasks over time (refreshed by
+// the page while the task runs).
+func (h *console) taskChart(c *fiber.Ctx) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	task, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	tl, err := h.tasks.Timeline(c.UserContext(), id, chartBuckets)
+	if err != nil {
+		return err
+	}
+	return render(c, task.Name, views.TaskChart(task, tl))
 }
 
 // documentPreview is the task's job document as the device of its first

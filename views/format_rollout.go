@@ -174,3 +174,61 @@ func devicesText(n int64) string {
 	}
 	return i64(n) + " devices"
 }
+
+// The task chart's drawing area.
+const (
+	chartW = 600
+	chartH = 160
+)
+
+// chartPoints is series s of tl as SVG polyline points scaled to the
+// drawing area, the top being every sub-task of the task.
+func chartPoints(tl *models.Timeline, s string) string {
+	v := tl.Series[s]
+	total := max(tl.Total, 1)
+	var b strings.Builder
+	fmt.Fprintf(&b, "0,%d", chartH)
+	for i, n := range v {
+		x := float64(i+1) * chartW / float64(len(v))
+		y := chartH - float64(n)*chartH/float64(total)
+		fmt.Fprintf(&b, " %.1f,%.1f", x, y)
+	}
+	return b.String()
+}
+
+func last(v []int64) int64 {
+	if len(v) == 0 {
+		return 0
+	}
+	return v[len(v)-1]
+}
+
+func seriesColor(s string) string {
+	switch s {
+	case "sent":
+		return "#6366f1"
+	case string(models.SubSucceeded):
+		return "#16a34a"
+	case string(models.SubFailed):
+		return "#dc2626"
+	case string(models.SubRejected):
+		return "#f59e0b"
+	}
+	return "#7c3aed"
+}
+
+func seriesLabel(s string) string {
+	if s == "sent" {
+		return "Sent"
+	}
+	return StatusLabel(s)
+}
+
+// chartDesc says the chart in words, for screen readers.
+func chartDesc(tl *models.Timeline) string {
+	parts := make([]string, 0, len(models.TimelineSeries))
+	for _, s := range models.TimelineSeries {
+		parts = append(parts, fmt.Sprintf("%s %d", seriesLabel(s), last(tl.Series[s])))
+	}
+	return fmt.Sprintf("From %s to %s, of %d sub-tasks: %s.", when(tl.Start), when(tl.End), tl.Total, strings.Join(parts, ", "))
+}

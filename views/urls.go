@@ -42,6 +42,9 @@ func TasksURL(status, q string, page int) string {
 // TaskNewURL is the create form.
 func TaskNewURL() string { return "/tasks/new" }
 
+// TaskChartURL is the fragment of a task's chart of sub-tasks over time.
+func TaskChartURL(id models.ID) string { return TaskURL(id) + "/chart" }
+
 // PolicyPreviewURL is the create form's preview of a custom policy in words.
 func PolicyPreviewURL() string { return "/tasks/new/policy" }
 

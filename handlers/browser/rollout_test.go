@@ -67,4 +67,7 @@ func TestRolloutInBrowser(t *testing.T) {
 		return document.querySelector('[data-testid="task-summary"]').dataset.taskStatus === 'COMPLETED' &&
 			w.length === 3 && w.every(x => x.dataset.waveState === 'DONE');
 	})()`, 30*time.Second)
+	run(t, ctx, "reload the finished task", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#task-chart polyline`)))
+	waitJS(t, ctx, "the chart shows all 20 succeeded", `document.querySelector('#task-chart polyline[data-series="SUCCEEDED"]').dataset.last === '20'`, 5*time.Second)
+	screenshot(t, ctx, "rollout-done")
 }
