@@ -64,6 +64,28 @@ func TestTaskPolicyAPI(t *testing.T) {
 	}
 
 	path := "/api/v1/tasks/" + task.ID.String()
+	// PATCH: gates, approvals, criteria can change; the waves' shares cannot
+	changed := json.RawMessage(`{"waves":[{"count":2,"successGate":{"percent":50,"minFinished":1}},{"percent":30},{"percent":60}],
+		"abort":[{"failureType":"FAILED","thresholdPercent":20,"minFinished":5,"action":"CANCEL"}]}`)
+	if status, raw := s.do("PATCH", path, map[string]any{"policy": changed}, &task); status != http.StatusOK ||
+		task.Policy.Waves[0].SuccessGate.Percent != 50 || task.Policy.Waves[1].Approval != "auto" || task.Policy.Abort[0].Action != "CANCEL" {
+		t.Errorf("patch the policy: %d %s", status, raw)
+	}
+	for _, c := range []struct {
+		body  any
+		field string
+	}{
+		{map[string]any{"policy": json.RawMessage(`{"waves":[{"count":3},{"percent":30},{}]}`)}, "policy.waves"},
+		{map[string]any{"policy": json.RawMessage(`{"waves":[{"count":2},{}]}`)}, "policy.waves"},
+		{map[string]any{"policy": nil}, "policy"},
+		{map[string]any{"policy": json.RawMessage(`{"waves":[{"count":2},{"percent":30},{}],"abort":[{"failureType":"ANY","thresholdPercent":5,"minFinished":0,"action":"PAUSE"}]}`)}, "policy.abort[0].minFinished"},
+	} {
+		if status, raw := s.do("PATCH", path, c.body, &e); status != http.StatusBadRequest || e.Error.Field != c.field {
+			t.Errorf("patch %v: %d %s, want 400 on %s", c.body, status, raw, c.field)
+		}
+	}
+	s.do("PATCH", path, map[string]any{"policy": b["policy"]}, &task)
+
 	// wave 3 cannot be approved before wave 2; wave 2 can
 	if status, raw := s.do("POST", path+"/waves/3/approve", nil, &e); status != http.StatusConflict {
 		t.Errorf("approve wave 3 first: %d %s", status, raw)

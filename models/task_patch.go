@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"time"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 )
 
 // TaskPatch is a PATCH of a task: only these fields may change.
@@ -14,6 +17,9 @@ type TaskPatch struct {
 	RolloutPerMinute *int
 	// InProgressTimeoutMinutes: nil leaves it; a pointer to nil clears it.
 	InProgressTimeoutMinutes **int
+	// Policy replaces the rollout policy (the waves' shares stay those
+	// chosen at creation).
+	Policy *Policy
 }
 
 // UnmarshalJSON reads a patch, refusing fields that cannot be changed.
@@ -42,8 +48,17 @@ func (p *TaskPatch) UnmarshalJSON(b []byte) error {
 			var v *int
 			err = json.Unmarshal(raw, &v)
 			p.InProgressTimeoutMinutes = &v
+		case "policy":
+			if string(raw) == "null" {
+				return Invalid("policy", "cannot be removed from a task; send the policy to keep")
+			}
+			var pol *Policy
+			if pol, err = ParsePolicy(raw); err != nil {
+				return err
+			}
+			p.Policy = pol
 		default:
-			return Invalid(k, "cannot be changed; a task's description, rolloutPerMinute and inProgressTimeoutMinutes can")
+			return Invalid(k, "cannot be changed; a task's description, rolloutPerMinute, inProgressTimeoutMinutes and policy can")
 		}
 		if err != nil {
 			return Invalid(k, "has the wrong type: %s", raw)
@@ -53,9 +68,8 @@ func (p *TaskPatch) UnmarshalJSON(b []byte) error {
 }
 
 // PatchTask changes a task's description or configuration (while
-// Task.CanChangeConfig allows it). The rollout rate applies at once; the
-// timeout applies to sub-tasks that
-// have not yet started.
+// Task.CanChangeConfig allows it). The rollout rate and the policy apply
+// at once; the timeout applies to sub-tasks that have not yet started.
 func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error) {
 	task, err := t.GetTask(ctx, id)
 	if err != nil {
@@ -85,12 +99,27 @@ func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error
 		}
 		set["in_progress_timeout_minutes"] = *p.InProgressTimeoutMinutes
 	}
+	if p.Policy != nil {
+		rate := task.RolloutPerMinute
+		if p.RolloutPerMinute != nil {
+			rate = *p.RolloutPerMinute
+		}
+		if err := task.checkPolicyChange(p.Policy, t.now().UTC(), rate); err != nil {
+			return nil, err
+		}
+		raw, err := json.Marshal(p.Policy)
+		if err != nil {
+			return nil, err
+		}
+		set["policy"] = gorm.Expr("?::jsonb", string(raw))
+		set["rollout_next_at"] = t.now().UTC() // judged afresh at once
+	}
 	if len(set) == 0 {
 		return task, nil
 	}
 	set["updated_at"] = t.now().UTC()
 	q := t.db.Gorm.WithContext(ctx).Model(&Task{}).Where("id = ? AND deleted_at IS NULL", id)
-	if p.RolloutPerMinute != nil || p.InProgressTimeoutMinutes != nil {
+	if p.RolloutPerMinute != nil || p.InProgressTimeoutMinutes != nil || p.Policy != nil {
 		// the condition of Task.CanChangeConfig, checked as the row is written
 		q = q.Where("status IN (" + sqlList(Running...) + ")")
 	}
@@ -102,4 +131,30 @@ func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error
 		return nil, t.refused(ctx, id, (*Task).CanChangeConfig)
 	}
 	return t.GetTask(ctx, id)
+}
+
+// checkPolicyChange validates pol as the task's new policy: a valid policy
+// whose waves have the shares the task's sub-tasks were put in at
+// creation (their gates, soak times and approvals may change).
+func (t *Task) checkPolicyChange(pol *Policy, now time.Time, rate int) error {
+	if err := pol.Validate(now, rate); err != nil {
+		return err
+	}
+	if pol.Continuous && t.Target.Type == TargetDeviceList {
+		return Invalid("policy.continuous", "is for a PRODUCT or GROUP target, whose devices can join later; a device list is fixed")
+	}
+	var old []Wave
+	if t.Policy != nil {
+		old = t.Policy.Waves
+	}
+	same := len(old) == len(pol.Waves) || (len(old) <= 1 && len(pol.Waves) <= 1)
+	for i := 0; same && i < len(old)-1; i++ { // the last wave takes the rest, whatever it says
+		a, b := old[i], pol.Waves[i]
+		same = fmt.Sprint(a.Percent != nil, a.Count != nil) == fmt.Sprint(b.Percent != nil, b.Count != nil) &&
+			(a.Percent == nil || *a.Percent == *b.Percent) && (a.Count == nil || *a.Count == *b.Count)
+	}
+	if !same {
+		return Invalid("policy.waves", "the waves' shares (percent or count of each) are chosen at creation and cannot change; their gates, soak times and approvals can")
+	}
+	return nil
 }
