@@ -115,6 +115,13 @@ func routes(app *fiber.App, d Deps) {
 	api.change(remove, "/tasks/:id", del, "task.delete", smallBody, at.delete)
 	api.get("/devices/:pk/:dn/subtasks", view, at.deviceSubtasks)
 
+	atp := newAPITemplates(d.Tasks)
+	api.change(post, "/templates", tasks, "template.create", largeBody, atp.create)
+	api.get("/templates", view, atp.list)
+	api.get("/templates/:id", view, atp.get)
+	api.change(patch, "/templates/:id", tasks, "template.update", largeBody, atp.patch)
+	api.change(remove, "/templates/:id", del, "template.delete", smallBody, atp.remove)
+
 	au := newAPIAccounts(d.Accounts, d.Audit)
 	api.get("/me", view, au.me)
 	api.get("/users", admin, au.listUsers)
