@@ -185,18 +185,23 @@ var matrix = []matrixAction{
 
 	// task templates: read by all, made and changed as tasks, deleted as tasks
 	{"templates", "", models.PermView, func(f *fixture) request { return get("/api/v1/templates/" + f.template.String()) },
-		nil},
+		func(f *fixture) request { return get("/templates/" + f.template.String()) }},
 	{"create template", "template.create", models.PermTasksWrite,
 		func(f *fixture) request {
 			return request{"POST", "/api/v1/templates", map[string]any{"name": "new-" + f.pk, "jobDocument": map[string]any{"k": "v"}}}
 		},
-		nil},
+		func(f *fixture) request {
+			return request{"POST", "/tasks/" + f.running.ID.String() + "/template", url.Values{"name": {"saved-" + f.pk}}}
+		}},
 	{"edit template", "template.update", models.PermTasksWrite,
 		func(f *fixture) request {
 			return request{"PATCH", "/api/v1/templates/" + f.template.String(), map[string]any{"description": "edited"}}
 		}, nil},
 	{"delete template", "template.delete", models.PermTasksDelete,
-		func(f *fixture) request { return request{"DELETE", "/api/v1/templates/" + f.scrap.String(), nil} }, nil},
+		func(f *fixture) request { return request{"DELETE", "/api/v1/templates/" + f.scrap.String(), nil} },
+		func(f *fixture) request {
+			return request{"POST", "/templates/" + f.scrap.String() + "/delete", url.Values{}}
+		}},
 
 	// manage products, devices, groups
 	{"create product", "product.create", models.PermRegistryWrite,

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -104,6 +105,12 @@ func taskInput(v map[string]string, withSchedule bool) (in models.TaskInput, lin
 	if in.InProgressTimeoutMinutes, err = formInt(v, "inProgressTimeoutMinutes", false); err != nil {
 		errs["inProgressTimeoutMinutes"] = err.Error()
 	}
+	if s := strings.TrimSpace(v["policy"]); s != "" {
+		in.Policy = new(models.Policy)
+		if err := json.Unmarshal([]byte(s), in.Policy); err != nil {
+			errs["policy"] = "the rollout policy cannot be read: " + err.Error()
+		}
+	}
 	if v["start"] == "at" {
 		s := v["scheduledAt"]
 		at, err := time.ParseInLocation("2006-01-02T15:04", s, time.UTC)
@@ -152,6 +159,11 @@ func formError(errs map[string]string, err *models.Error, ruleSource string, lin
 		name = "jobFile"
 	case f == "jobFile.signMethod":
 		name = "signMethod"
+	case f == "policy" || strings.HasPrefix(f, "policy."):
+		name = "policy"
+		if f != "policy" {
+			msg = f + ": " + msg
+		}
 	}
 	if name == "" && err.Field != "" {
 		msg = err.Field + ": " + msg
