@@ -26,6 +26,10 @@ type consoleTasks interface {
 	ResumeTask(ctx context.Context, id models.ID) (*models.Task, error)
 	ApproveWave(ctx context.Context, id models.ID, n int) (*models.Task, error)
 	DeviceSubtasks(ctx context.Context, pk, dn string, p models.Page) (models.List[models.Subtask], error)
+	CreateTemplate(ctx context.Context, in models.TemplateInput) (*models.Template, error)
+	GetTemplate(ctx context.Context, id models.ID) (*models.Template, error)
+	ListTemplates(ctx context.Context, q string, p models.Page) (models.List[models.Template], error)
+	DeleteTemplate(ctx context.Context, id models.ID) error
 }
 
 // consoleRegistry is what the console uses of models.Registry.

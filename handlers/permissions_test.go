@@ -33,6 +33,8 @@ type fixture struct {
 	rule     models.File // to delete
 	user     *models.User
 	token    models.ID
+	template models.ID // to edit
+	scrap    models.ID // a template to delete
 }
 
 func (s *testServer) fixture() *fixture {
@@ -74,6 +76,13 @@ func (s *testServer) fixture() *fixture {
 		s.t.Fatal(err)
 	}
 	f.token = tok.ID
+	for _, id := range []*models.ID{&f.template, &f.scrap} {
+		tpl, err := s.Deps.Tasks.CreateTemplate(ctx, models.TemplateInput{Name: "tpl-" + testenv.ID(), JobDocument: []byte(`{"k":"v"}`)})
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		*id = tpl.ID
+	}
 	return f
 }
 
@@ -172,6 +181,26 @@ var matrix = []matrixAction{
 		func(f *fixture) request { return request{"DELETE", "/api/v1/tasks/" + f.doomed.ID.String(), nil} },
 		func(f *fixture) request {
 			return request{"POST", "/tasks/" + f.doomed.ID.String() + "/delete", url.Values{}}
+		}},
+
+	// task templates: read by all, made and changed as tasks, deleted as tasks
+	{"templates", "", models.PermView, func(f *fixture) request { return get("/api/v1/templates/" + f.template.String()) },
+		func(f *fixture) request { return get("/templates/" + f.template.String()) }},
+	{"create template", "template.create", models.PermTasksWrite,
+		func(f *fixture) request {
+			return request{"POST", "/api/v1/templates", map[string]any{"name": "new-" + f.pk, "jobDocument": map[string]any{"k": "v"}}}
+		},
+		func(f *fixture) request {
+			return request{"POST", "/tasks/" + f.running.ID.String() + "/template", url.Values{"name": {"saved-" + f.pk}}}
+		}},
+	{"edit template", "template.update", models.PermTasksWrite,
+		func(f *fixture) request {
+			return request{"PATCH", "/api/v1/templates/" + f.template.String(), map[string]any{"description": "edited"}}
+		}, nil},
+	{"delete template", "template.delete", models.PermTasksDelete,
+		func(f *fixture) request { return request{"DELETE", "/api/v1/templates/" + f.scrap.String(), nil} },
+		func(f *fixture) request {
+			return request{"POST", "/templates/" + f.scrap.String() + "/delete", url.Values{}}
 		}},
 
 	// manage products, devices, groups
@@ -517,7 +546,7 @@ func TestAuditActionsListed(t *testing.T) {
 		src = append(src, b...)
 	}
 	recorded := map[string]bool{}
-	for _, m := range regexp.MustCompile(`"((?:task|product|device|group|file|user|token|auth)\.[a-z_]+)"`).FindAllSubmatch(src, -1) {
+	for _, m := range regexp.MustCompile(`"((?:task|template|product|device|group|file|user|token|auth)\.[a-z_]+)"`).FindAllSubmatch(src, -1) {
 		recorded[string(m[1])] = true
 	}
 	listed := map[string]bool{}

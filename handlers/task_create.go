@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -9,13 +11,31 @@ import (
 	"fleettasks/views"
 )
 
-// GET /tasks/new — step 1 of the create form.
+// GET /tasks/new — step 1 of the create form; ?template=ID fills it in
+// from a template.
 func (h *console) taskNew(c *fiber.Ctx) error {
 	f := views.TaskForm{Step: 1, Values: createFormValues(nil), Errors: map[string]string{}, Once: newNonce()}
+	var tpl *models.Template
+	if s := c.Query("template"); s != "" {
+		id, err := models.ParseID("template", s)
+		if err == nil {
+			tpl, err = h.tasks.GetTemplate(c.UserContext(), id)
+		}
+		if _, ok := models.AsError(err); err != nil && !ok {
+			return err
+		}
+		if tpl == nil { // not an id, or no such template
+			f.Errors[""] = "There is no template " + s + " (it may have been deleted): choose another, or fill in the form."
+			c.Status(fiber.StatusNotFound)
+		}
+	}
+	if tpl != nil {
+		templateValues(f.Values, tpl)
+	}
 	if err := h.formLists(c, &f); err != nil {
 		return err
 	}
-	if !viewer(c).Role.Can(models.PermFilesWrite) {
+	if !viewer(c).Role.Can(models.PermFilesWrite) && tpl == nil {
 		// the upload is not offered: start from an uploaded rule file, or
 		// from JSON when there is none
 		f.Values["ruleSource"] = "inline"
@@ -24,6 +44,28 @@ func (h *console) taskNew(c *fiber.Ctx) error {
 		}
 	}
 	return render(c, "Create Task", views.TaskCreatePage(f))
+}
+
+// templateValues fills the create form's values in from tpl: everything
+// but the name, the target and the start.
+func templateValues(v map[string]string, tpl *models.Template) {
+	v["template"], v["description"] = tpl.ID.String(), tpl.Description
+	if tpl.RuleFileID != nil {
+		v["ruleSource"], v["ruleFilePick"] = "pick", tpl.RuleFileID.String()
+	} else {
+		v["ruleSource"], v["jobDocument"] = "inline", views.PrettyJSON(tpl.JobDocument)
+	}
+	if f := tpl.JobFile; f != nil {
+		v["jobFileId"], v["jobFileName"], v["signMethod"] = f.FileID.String(), f.Name, f.SignMethod
+	}
+	v["qos"], v["rolloutPerMinute"] = strconv.Itoa(tpl.QoS), strconv.Itoa(tpl.RolloutPerMinute)
+	if m := tpl.InProgressTimeoutMinutes; m != nil {
+		v["inProgressTimeoutMinutes"] = strconv.Itoa(*m)
+	}
+	if tpl.Policy != nil {
+		b, _ := json.Marshal(tpl.Policy) // a Policy always marshals
+		v["policyPreset"], v["policy"] = "custom", string(b)
+	}
 }
 
 // POST /tasks/new — step 1 goes on to step 2 once its fields are valid;
@@ -90,6 +132,40 @@ func (h *console) formLists(c *fiber.Ctx, f *views.TaskForm) error {
 	}
 	f.RuleFiles = rules.Items
 	firmware, err := h.files.List(ctx, models.FileFirmware, recent)
+	if err != nil {
+		return err
+	}
 	f.Firmware = firmware.Items
+	// a file chosen earlier (from a template, say) stays a choice when it
+	// is not among the recent ones
+	if f.RuleFiles, err = h.withFile(c, f.RuleFiles, f.Values["ruleFilePick"], models.FileRule); err != nil {
+		return err
+	}
+	if f.Firmware, err = h.withFile(c, f.Firmware, f.Values["jobFileId"], models.FileFirmware); err != nil {
+		return err
+	}
+	templates, err := h.tasks.ListTemplates(ctx, "", all)
+	f.Templates = templates.Items
 	return err
+}
+
+// withFile is files with file id (a form value) added when it is a file
+// of kind that files lack.
+func (h *console) withFile(c *fiber.Ctx, files []models.File, id, kind string) ([]models.File, error) {
+	fid, err := models.ParseID("", id)
+	if err != nil {
+		return files, nil
+	}
+	for _, f := range files {
+		if f.ID == fid {
+			return files, nil
+		}
+	}
+	f, err := h.files.Get(c.UserContext(), fid)
+	if models.IsNotFound(err) || (err == nil && f.Kind != kind) {
+		return files, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return append(files, *f), nil
 }

@@ -74,7 +74,7 @@ func (f *Files) UsageOf(ctx context.Context, ids []ID, limit int) (map[ID]*FileU
 
 // Delete removes file id from the library: the row and the stored bytes.
 // It is refused (conflict) while a task that is not finished — SCHEDULED
-// or IN_PROGRESS, and not deleted — uses the file. Finished and deleted
+// or IN_PROGRESS, and not deleted — or a template uses the file. Finished and deleted
 // tasks keep their copied job document; their reference to the file is
 // cleared in the same transaction (the foreign keys are ON DELETE
 // RESTRICT). The file row is locked first, so a task created meanwhile
@@ -95,6 +95,9 @@ func (f *Files) Delete(ctx context.Context, id ID) error {
 		}
 		if len(users) > 0 {
 			return fileInUse(id, file.Name, users)
+		}
+		if err := templatesUsing(ctx, tx, id, file.Name); err != nil {
+			return err
 		}
 		for _, col := range []string{"rule_file_id", "job_file_id"} {
 			if _, err := tx.Exec(ctx, `UPDATE tasks SET `+col+` = NULL WHERE `+col+` = $1`, id); err != nil {

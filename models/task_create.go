@@ -14,6 +14,9 @@ import (
 // than syncSubtasks devices, the sub-tasks of the first ones, the rest
 // following from the workers within seconds (MaterializeStep).
 func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
+	if in.TemplateID != nil {
+		return t.createFromTemplate(ctx, in)
+	}
 	now := t.now().UTC()
 	p, err := in.validate(now)
 	if err != nil {

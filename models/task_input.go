@@ -22,6 +22,9 @@ type TaskInput struct {
 	InProgressTimeoutMinutes *int            `json:"inProgressTimeoutMinutes"`
 	ScheduledAt              *time.Time      `json:"scheduledAt"`
 	Policy                   *Policy         `json:"policy"`
+	// TemplateID names a template whose settings stand in for the fields
+	// left out (CreateTask; docs/api.md, "Templates").
+	TemplateID *ID `json:"templateId"`
 }
 
 // TargetInput chooses the devices: a list, a product or a static group.

@@ -25,6 +25,7 @@ func roleText(r models.Role) string {
 // AuditActions are the actions the audit log records, by kind.
 var AuditActions = []string{
 	"task.create", "task.update", "task.cancel", "task.rerun", "task.pause", "task.resume", "task.approve_wave", "task.delete",
+	"template.create", "template.update", "template.delete",
 	"product.create",
 	"device.create", "device.import", "device.delete",
 	"group.create", "group.rename", "group.add_devices", "group.remove_devices",

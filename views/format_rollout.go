@@ -95,7 +95,7 @@ func PolicyText(p *models.Policy) string {
 			case i == n-1:
 				s = "everyone else"
 			case w.Count != nil:
-				s = fmt.Sprintf("%d devices", *w.Count)
+				s = devicesText(*w.Count)
 			case w.Percent != nil:
 				s = fmt.Sprintf("%g %%", *w.Percent)
 			}
