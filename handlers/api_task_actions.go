@@ -41,9 +41,14 @@ func (h *apiTasks) delete(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	task, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
 	if err := h.tasks.DeleteTask(c.UserContext(), id); err != nil {
 		return err
 	}
+	auditTask(c, id, task.Name, "")
 	return c.SendStatus(fiber.StatusNoContent)
 }
 

@@ -22,7 +22,7 @@ func (h *apiTasks) create(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	auditTarget(c, "task", task.ID)
+	auditTask(c, task.ID, "", task.Name)
 	return c.Status(fiber.StatusCreated).JSON(task)
 }
 
@@ -32,7 +32,7 @@ func (h *apiTasks) list(c *fiber.Ctx) error {
 		return err
 	}
 	list, err := h.tasks.ListTasks(c.UserContext(), models.TaskFilter{
-		Status: c.Query("status"), Q: c.Query("q"), ProductKey: c.Query("productKey"),
+		Status: c.Query("status"), Q: c.Query("q"), ProductKey: c.Query("productKey"), TargetType: c.Query("targetType"),
 	}, p)
 	if err != nil {
 		return err

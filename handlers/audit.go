@@ -31,6 +31,21 @@ func auditTarget(c *fiber.Ctx, kind string, id any) {
 	c.Locals(auditTargetLocal, kind+":"+toString(id))
 }
 
+// auditTask names task id as the target and records its name: the name
+// it had (a deletion) or it now has (a creation), so that a deleted task
+// can still be told from the log.
+func auditTask(c *fiber.Ctx, id models.ID, before, after string) {
+	auditTarget(c, "task", id)
+	ch := models.Change{}
+	if before != "" {
+		ch.Before = before
+	}
+	if after != "" {
+		ch.After = after
+	}
+	auditChanges(c, map[string]models.Change{"name": ch})
+}
+
 // auditChanges records the edited fields' values before and after.
 func auditChanges(c *fiber.Ctx, ch map[string]models.Change) {
 	if len(ch) > 0 {

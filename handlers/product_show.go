@@ -14,7 +14,7 @@ func (h *console) productShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.tasks.ListTasks(c.UserContext(), models.TaskFilter{ProductKey: p.ProductKey}, models.Page{Number: 1, Size: 50})
+	list, err := h.tasks.ListTasks(c.UserContext(), models.TaskFilter{ProductKey: p.ProductKey, TargetType: models.TargetProduct}, models.Page{Number: 1, Size: 50})
 	if err != nil {
 		return err
 	}

@@ -81,6 +81,7 @@ func (h *console) taskCreate(c *fiber.Ctx) error {
 		return err
 	}
 	if v.Get("back") != "" {
+		notDone(c)
 		f.Errors = map[string]string{}
 		return render(c, "Create Task", views.TaskCreatePage(f))
 	}
@@ -92,7 +93,7 @@ func (h *console) taskCreate(c *fiber.Ctx) error {
 	} else if len(errs) == 0 {
 		var task *models.Task
 		if task, err = h.tasks.CreateTask(c.UserContext(), in); err == nil {
-			auditTarget(c, "task", task.ID)
+			auditTask(c, task.ID, "", task.Name)
 			setFlash(c, "ok", "Created the task “"+task.Name+"”.")
 			return redirect(c, views.TaskURL(task.ID))
 		}
@@ -104,6 +105,7 @@ func (h *console) taskCreate(c *fiber.Ctx) error {
 		}
 		formError(f.Errors, me, f.Values["ruleSource"], lines)
 	}
+	notDone(c) // a step of the form, or a refusal: no task was created
 	f.Step = 2
 	for name := range f.Errors {
 		f.Step = min(f.Step, stepOf(name))

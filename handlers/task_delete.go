@@ -19,6 +19,7 @@ func (h *console) taskDelete(c *fiber.Ctx) error {
 	if err := h.tasks.DeleteTask(c.UserContext(), id); err != nil {
 		return actionFailed(c, err, views.TaskURL(id))
 	}
+	auditTask(c, id, task.Name, "")
 	setFlash(c, "ok", "Deleted the task “"+task.Name+"” and all its data.")
 	return redirect(c, localPath(c.FormValue("next"), views.TasksURL("", "", 0)))
 }

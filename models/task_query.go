@@ -37,6 +37,7 @@ type TaskFilter struct {
 	Status     string // one task status, or empty for all
 	Q          string // part of the name, case-insensitive
 	ProductKey string
+	TargetType string // DEVICE_LIST, PRODUCT or GROUP, or empty for all
 }
 
 // ListTasks lists tasks, newest first.
@@ -57,6 +58,13 @@ func (t *Tasks) ListTasks(ctx context.Context, f TaskFilter, p Page) (List[Task]
 	}
 	if f.ProductKey != "" {
 		q = q.Where("target_product_key = ?", f.ProductKey)
+	}
+	switch t := strings.ToUpper(f.TargetType); t {
+	case "":
+	case TargetDeviceList, TargetProduct, TargetGroup:
+		q = q.Where("target_type = ?", t)
+	default:
+		return List[Task]{}, Invalid("targetType", "must be DEVICE_LIST, PRODUCT or GROUP, not %q", f.TargetType)
 	}
 	var total int64
 	if err := q.Count(&total).Error; err != nil {

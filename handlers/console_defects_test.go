@@ -1,0 +1,84 @@
+package handlers_test
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"fleettasks/internal/testenv"
+	"fleettasks/models"
+)
+
+// TestProductPageTasks: a product's page lists the tasks whose target is
+// every device of the product, not the device lists that happen to name
+// only its devices; the API's targetType filter does the same.
+func TestProductPageTasks(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 2)
+	list := taskBody(devices)
+	list["name"] = "the list"
+	product := taskBody(nil)
+	product["name"] = "the product"
+	product["target"] = map[string]any{"type": "PRODUCT", "productKey": pk}
+	for _, b := range []map[string]any{list, product} {
+		if status, raw := s.do("POST", "/api/v1/tasks", b, nil); status != http.StatusCreated {
+			t.Fatalf("create: %d %s", status, raw)
+		}
+	}
+	_, doc := s.page("GET", "/products/"+pk, nil, false)
+	if rows := doc.Find(`[data-testid="product-task"]`); rows.Length() != 1 || !strings.Contains(rows.Text(), "the product") {
+		t.Errorf("the product's tasks: %d: %q", rows.Length(), rows.Text())
+	}
+	var l models.List[models.Task]
+	s.do("GET", "/api/v1/tasks?productKey="+pk+"&targetType=PRODUCT", nil, &l)
+	if l.Total != 1 || l.Items[0].Name != "the product" {
+		t.Errorf("API targetType=PRODUCT: %+v", l.Items)
+	}
+	var e apiErr
+	if status, _ := s.do("GET", "/api/v1/tasks?targetType=ALL", nil, &e); status != http.StatusBadRequest || e.Error.Field != "targetType" {
+		t.Errorf("targetType=ALL: %d %+v", status, e)
+	}
+}
+
+// TestWizardStepsNotAudited: the create form's Next and Back, and a
+// refused Complete, record nothing; the task's creation and its deletion
+// are recorded once each, with the task's name.
+func TestWizardStepsNotAudited(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	testenv.SeedDevices(t, s.Deps.DB, pk, 2)
+	step1 := createForm(pk)
+	step1.Set("step", "1")
+	step1.Set("name", "audited once")
+	s.page("POST", "/tasks/new", step1, false)
+	back := createForm(pk)
+	back.Set("back", "1")
+	s.page("POST", "/tasks/new", back, false)
+	bad := createForm(pk)
+	bad.Set("rolloutPerMinute", "0")
+	s.page("POST", "/tasks/new", bad, false)
+	done := createForm(pk)
+	done.Set("name", "audited once")
+	resp, _ := s.page("POST", "/tasks/new", done, false)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("complete: %d", resp.StatusCode)
+	}
+	task := resp.Header.Get("Location")[len("/tasks/"):]
+	if resp, _ := s.page("POST", "/tasks/"+task+"/delete", url.Values{}, false); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d", resp.StatusCode)
+	}
+	var l models.List[models.AuditEntry]
+	s.do("GET", "/api/v1/audit?action=task.", nil, &l)
+	if len(l.Items) != 2 {
+		t.Fatalf("audit rows: %+v", l.Items)
+	}
+	del, made := l.Items[0], l.Items[1]
+	if made.Action != "task.create" || made.Target != "task:"+task || made.Changes["name"].After != "audited once" {
+		t.Errorf("creation: %+v", made)
+	}
+	if del.Action != "task.delete" || del.Target != "task:"+task || del.Changes["name"].Before != "audited once" {
+		t.Errorf("deletion: %+v", del)
+	}
+}
