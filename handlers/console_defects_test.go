@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -80,5 +81,27 @@ func TestWizardStepsNotAudited(t *testing.T) {
 	}
 	if del.Action != "task.delete" || del.Target != "task:"+task || del.Changes["name"].Before != "audited once" {
 		t.Errorf("deletion: %+v", del)
+	}
+}
+
+// TestFaviconAndCounts: every page links the console's icon, /favicon.ico
+// answers it (no 404 in every page's log), and one user is "1 user".
+func TestFaviconAndCounts(t *testing.T) {
+	s := newTestServer(t)
+	resp, _ := s.fetch(httptest.NewRequest("GET", "/favicon.ico", nil))
+	icon := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusMovedPermanently || !strings.HasPrefix(icon, "/static/favicon.") {
+		t.Fatalf("/favicon.ico: %d %s", resp.StatusCode, icon)
+	}
+	resp, body := s.fetch(httptest.NewRequest("GET", icon, nil))
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(string(body), "<svg") {
+		t.Errorf("%s: %d %s", icon, resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	_, doc := s.page("GET", "/users", nil, false)
+	if href := doc.Find(`link[rel="icon"]`).AttrOr("href", ""); !strings.HasPrefix(href, "/static/favicon.") {
+		t.Errorf("icon link %q", href)
+	}
+	if !strings.Contains(doc.Find("main").Text(), "1 user · page") {
+		t.Errorf("the users page counts %q", doc.Find("main").Text())
 	}
 }

@@ -17,3 +17,8 @@ func static(c *fiber.Ctx) error {
 	c.Set(fiber.HeaderContentType, f.ContentType)
 	return c.Send(f.Body)
 }
+
+// favicon sends /favicon.ico to the console's icon (its hashed name).
+func favicon(c *fiber.Ctx) error {
+	return c.Redirect(assets.URL("favicon.svg"), fiber.StatusMovedPermanently)
+}

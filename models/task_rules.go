@@ -22,6 +22,8 @@ func (t *Task) CanCancel() error {
 // exists, and which has failed or timed-out sub-tasks.
 func (t *Task) CanRerun(rerunnable int64) error {
 	switch {
+	case t.Status == TaskScheduled:
+		return Conflict("task %s has not started yet; rerun is for completed or timed-out tasks", t.ID)
 	case !t.Finished():
 		return Conflict("task %s is still running; rerun is for completed or timed-out tasks", t.ID)
 	case t.Status != TaskCompleted && t.Status != TaskTimedOut:

@@ -1,6 +1,7 @@
 package models_test
 
 import (
+	"strings"
 	"testing"
 
 	"fleettasks/models"
@@ -36,5 +37,13 @@ func TestTaskRules(t *testing.T) {
 		if got := task.CanChangeConfig() == nil; got != c.cf {
 			t.Errorf("%s: configuration editable = %v, want %v", c.status, got, c.cf)
 		}
+	}
+}
+
+// A scheduled task's Rerun says it has not started, not that it runs.
+func TestRerunScheduledReason(t *testing.T) {
+	task := &models.Task{ID: 7, Status: models.TaskScheduled}
+	if err := task.CanRerun(0); err == nil || !strings.Contains(err.Error(), "has not started yet") {
+		t.Errorf("a scheduled task's rerun: %v", err)
 	}
 }
