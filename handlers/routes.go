@@ -56,7 +56,7 @@ func routes(app *fiber.App, d Deps) {
 	app.Get("/readyz", readyz(d.Ready))
 	app.Get("/metrics", metricsHandler())
 	app.Get("/static/:name", static)
-	app.Get("/favicon.ico", favicon) // for clients that ask without reading the page's icon link
+	app.Get("/favicon.ico", favicon)                               // for clients that ask without reading the page's icon link
 	app.Get("/download/files/:id", newFileDownload(d.Files).serve) // devices: signed URL, no account
 
 	g := guard{audit: d.Audit, log: d.Log}
