@@ -105,3 +105,28 @@ func TestFaviconAndCounts(t *testing.T) {
 		t.Errorf("the users page counts %q", doc.Find("main").Text())
 	}
 }
+
+// TestSubtaskFilterInURL: a status filter chip puts its filter in the
+// address bar (htmx push), and the page at that address opens filtered.
+func TestSubtaskFilterInURL(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 3)
+	var task struct {
+		ID models.ID `json:"id"`
+	}
+	if status, raw := s.do("POST", "/api/v1/tasks", taskBody(devices), &task); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	s.Deps.DB.Pool.Exec(t.Context(), `UPDATE subtasks SET status = 'FAILED', finished_at = now() WHERE task_id = $1 AND device_name = 'd2'`, task.ID)
+	page := "/tasks/" + task.ID.String()
+	_, doc := s.page("GET", page, nil, false)
+	if push := doc.Find(`[data-testid="filter-Failed"]`).AttrOr("hx-push-url", ""); push != page+"?status=FAILED" {
+		t.Errorf("the Failed chip pushes %q", push)
+	}
+	_, doc = s.page("GET", page+"?status=FAILED", nil, false)
+	if rows := doc.Find(`[data-testid="subtask-row"]`); rows.Length() != 1 || rows.AttrOr("data-device", "") != "d2" ||
+		doc.Find(`[data-testid="filter-Failed"]`).AttrOr("aria-current", "") != "true" {
+		t.Errorf("the page at ?status=FAILED: %d rows", rows.Length())
+	}
+}
