@@ -130,3 +130,34 @@ func TestSubtaskFilterInURL(t *testing.T) {
 		t.Errorf("the page at ?status=FAILED: %d rows", rows.Length())
 	}
 }
+
+// TestCancelRerunConfirmed: Cancel and Rerun ask first, in a dialog that
+// names the task and says what will happen, before their form is sent.
+func TestCancelRerunConfirmed(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 3)
+	var task struct {
+		ID models.ID `json:"id"`
+	}
+	b := taskBody(devices)
+	b["name"] = "lamps"
+	if status, raw := s.do("POST", "/api/v1/tasks", b, &task); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	page := "/tasks/" + task.ID.String()
+	_, doc := s.page("GET", page, nil, false)
+	dlg := doc.Find(`[data-testid="cancel-dialog"]`)
+	if doc.Find(`[data-testid="action-cancel"]`).AttrOr("data-open-dialog", "") != "cancel-dialog" ||
+		!strings.Contains(dlg.Text(), "Cancel task “lamps”?") || dlg.Find(`form[action="`+page+`/cancel"] [data-testid="confirm-cancel"]`).Length() != 1 {
+		t.Errorf("cancel: button %q, dialog %q", doc.Find(`[data-testid="action-cancel"]`).AttrOr("data-open-dialog", ""), dlg.Text())
+	}
+	s.Deps.DB.Pool.Exec(t.Context(), `UPDATE subtasks SET status = 'FAILED', finished_at = now() WHERE task_id = $1 AND device_name IN ('d1', 'd2')`, task.ID)
+	s.Deps.DB.Pool.Exec(t.Context(), `UPDATE subtasks SET status = 'SUCCEEDED', finished_at = now() WHERE task_id = $1 AND device_name = 'd3'`, task.ID)
+	s.Deps.DB.Pool.Exec(t.Context(), `UPDATE tasks SET status = 'COMPLETED', finished_at = now() WHERE id = $1`, task.ID)
+	_, doc = s.page("GET", page, nil, false)
+	if dlg := doc.Find(`[data-testid="rerun-dialog"]`); !strings.Contains(dlg.Text(), "Its 2 failed and timed-out sub-tasks are queued again") ||
+		doc.Find(`[data-testid="action-rerun"]`).AttrOr("data-open-dialog", "") != "rerun-dialog" {
+		t.Errorf("rerun dialog: %q", dlg.Text())
+	}
+}

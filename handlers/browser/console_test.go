@@ -170,8 +170,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	// the failing devices are "repaired": the same names now succeed
 	bad.Close()
 	s.simulate("bad", 2, sim.Succeed)
-	run(t, ctx, "rerun",
+	run(t, ctx, "rerun, confirmed",
 		chromedp.Click(chromedp.CSS(`[data-testid="action-rerun"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-rerun"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-rerun"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
 	)
 	waitJS(t, ctx, "the rerun completes with every sub-task succeeded",
@@ -189,6 +191,8 @@ func TestConsoleInBrowser(t *testing.T) {
 	run(t, ctx, "cancel",
 		chromedp.Navigate(s.url+"/tasks/"+second.ID.String()),
 		chromedp.Click(chromedp.CSS(`[data-testid="action-cancel"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="confirm-cancel"]`)),
+		chromedp.Click(chromedp.CSS(`[data-testid="confirm-cancel"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="flash"]`)),
 	)
 	waitJS(t, ctx, "the task is cancelled", `document.querySelector('[data-testid="task-summary"]').dataset.taskStatus === 'CANCELLED'`, 5*time.Second)
