@@ -7,8 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/PuerkitoBio/goquery"
+
 	"fleettasks/internal/testenv"
 	"fleettasks/models"
+	"fleettasks/views"
 )
 
 // TestProductPageTasks: a product's page lists the tasks whose target is
@@ -159,5 +162,39 @@ func TestCancelRerunConfirmed(t *testing.T) {
 	if dlg := doc.Find(`[data-testid="rerun-dialog"]`); !strings.Contains(dlg.Text(), "Its 2 failed and timed-out sub-tasks are queued again") ||
 		doc.Find(`[data-testid="action-rerun"]`).AttrOr("data-open-dialog", "") != "rerun-dialog" {
 		t.Errorf("rerun dialog: %q", dlg.Text())
+	}
+}
+
+// TestSubtaskReason: the task's sub-task table and the device's Tasks tab
+// say why each sub-task is where it is, without a click: the message (a
+// timeout, a cancel) or else the device's statusDetails.
+func TestSubtaskReason(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 2)
+	var task struct {
+		ID models.ID `json:"id"`
+	}
+	if status, raw := s.do("POST", "/api/v1/tasks", taskBody(devices), &task); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	s.Deps.DB.Pool.Exec(t.Context(), `UPDATE subtasks SET status = 'FAILED', finished_at = now(),
+		status_details = '{"reason": "no space left", "free": 12}' WHERE task_id = $1 AND device_name = 'd1'`, task.ID)
+	s.Deps.DB.Pool.Exec(t.Context(), `UPDATE subtasks SET status = 'TIMED_OUT', finished_at = now(),
+		message = 'timed out: no result within the in-progress timeout' WHERE task_id = $1 AND device_name = 'd2'`, task.ID)
+	want := map[string]string{"d1": `{"free":12,"reason":"no space left"}`, "d2": "timed out: no result within the in-progress timeout"}
+	_, doc := s.page("GET", "/tasks/"+task.ID.String(), nil, false)
+	if n := doc.Find(`[data-testid="subtask-row"]`).Length(); n != 2 {
+		t.Fatalf("%d sub-task rows", n)
+	}
+	doc.Find(`[data-testid="subtask-row"]`).Each(func(_ int, row *goquery.Selection) {
+		dn := row.AttrOr("data-device", "")
+		if got := row.Find(`[data-testid="subtask-reason"]`).Text(); got != want[dn] {
+			t.Errorf("task table, %s: reason %q, want %q", dn, got, want[dn])
+		}
+	})
+	_, doc = s.page("GET", views.DeviceURL(pk, "d1")+"/tasks", nil, false)
+	if got := doc.Find(`[data-testid="subtask-reason"]`).First().Text(); got != want["d1"] {
+		t.Errorf("device's Tasks tab: reason %q", got)
 	}
 }

@@ -1,9 +1,11 @@
 package views
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"fleettasks/models"
 )
@@ -231,4 +233,23 @@ func chartDesc(tl *models.Timeline) string {
 		parts = append(parts, fmt.Sprintf("%s %d", seriesLabel(s), last(tl.Series[s])))
 	}
 	return fmt.Sprintf("From %s to %s, of %d sub-tasks: %s.", when(tl.Start), when(tl.End), tl.Total, strings.Join(parts, ", "))
+}
+
+// Reason is why a sub-task is where it is, in one line: its message (a
+// timeout, a cancel, the end time), else the device's statusDetails as
+// compact JSON, cut at 120 characters; "" when there is neither.
+func Reason(s models.Subtask) string {
+	r := s.Message
+	if r == "" && len(s.StatusDetails) > 0 && string(s.StatusDetails) != "null" {
+		var b bytes.Buffer
+		if json.Compact(&b, s.StatusDetails) == nil {
+			r = b.String()
+		} else {
+			r = string(s.StatusDetails)
+		}
+	}
+	if utf8.RuneCountInString(r) > 120 {
+		r = string([]rune(r)[:119]) + "…"
+	}
+	return r
 }
