@@ -198,3 +198,55 @@ func TestSubtaskReason(t *testing.T) {
 		t.Errorf("device's Tasks tab: reason %q", got)
 	}
 }
+
+// TestExecutionDetailsPage: execution details opened on their own are a
+// page (a breadcrumb Tasks › task › device, the sub-task id the device
+// sees), with the messages grouped by attempt; inside the task page the
+// panel can be closed or opened as that page.
+func TestExecutionDetailsPage(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	devices := testenv.SeedDevices(t, s.Deps.DB, pk, 1)
+	b := taskBody(devices)
+	b["name"] = "lamps 2.1"
+	var task struct {
+		ID models.ID `json:"id"`
+	}
+	if status, raw := s.do("POST", "/api/v1/tasks", b, &task); status != http.StatusCreated {
+		t.Fatalf("create: %d %s", status, raw)
+	}
+	ctx := t.Context()
+	var sid, device models.ID
+	s.Deps.DB.Pool.QueryRow(ctx, `UPDATE subtasks SET attempt = 2, status = 'SENT', sent_at = now() - interval '10 minutes'
+		WHERE task_id = $1 RETURNING id, device_id`, task.ID).Scan(&sid, &device)
+	if _, err := s.Deps.DB.Pool.Exec(ctx, `INSERT INTO subtask_attempts (task_id, subtask_id, attempt, status, progress, message, sent_at, finished_at)
+		VALUES ($1, $2, 1, 'FAILED', 0, 'flash full', now() - interval '2 hours', now() - interval '110 minutes')`, task.ID, sid); err != nil {
+		t.Fatal(err)
+	}
+	for _, age := range []string{"115 minutes", "5 minutes"} {
+		if _, err := s.Deps.DB.Pool.Exec(ctx, `INSERT INTO device_messages (time, device_id, direction, topic, message_id, payload, subtask_id)
+			VALUES (now() - $1::interval, $2, 'd2c', 'x/update', '1', '{"id":"1"}', $3)`, age, device, sid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	path := "/tasks/" + task.ID.String() + "/subtasks/" + sid.String()
+	_, doc := s.page("GET", path, nil, false)
+	crumbs := doc.Find(`[data-testid="breadcrumb"] a`)
+	if crumbs.Length() != 3 || crumbs.Eq(1).Text() != "lamps 2.1" || crumbs.Eq(1).AttrOr("href", "") != "/tasks/"+task.ID.String() ||
+		!strings.Contains(doc.Find(`[data-testid="subtask-id"]`).Text(), "Sub-task "+sid.String()+" of task “lamps 2.1”") {
+		t.Errorf("the page: breadcrumb %q, id %q", crumbs.Text(), doc.Find(`[data-testid="subtask-id"]`).Text())
+	}
+	var groups []string
+	doc.Find(`[data-testid="attempt-messages"]`).Each(func(_ int, g *goquery.Selection) { groups = append(groups, g.Text()) })
+	if strings.Join(groups, ",") != "Attempt 2,Attempt 1" {
+		t.Errorf("messages grouped as %v", groups)
+	}
+	if doc.Find(`[data-testid="subtask-close"]`).Length() != 0 {
+		t.Error("the page has the panel's Close")
+	}
+	_, frag := s.page("GET", path, nil, true)
+	if frag.Find(`[data-testid="breadcrumb"]`).Length() != 0 || frag.Find(`[data-testid="subtask-close"]`).AttrOr("data-clear", "") != "subtask-detail" ||
+		frag.Find(`[data-testid="subtask-page-link"]`).AttrOr("href", "") != path {
+		t.Errorf("the panel: %q", frag.Text())
+	}
+}

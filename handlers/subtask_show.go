@@ -31,5 +31,10 @@ func (h *console) subtaskShow(c *fiber.Ctx) error {
 	if err != nil && !models.IsNotFound(err) { // the device may have been deleted since
 		return err
 	}
-	return render(c, "Execution details", views.SubtaskShow(views.SubtaskDetail{Subtask: s, Attempts: attempts, Messages: msgs}))
+	task, err := h.tasks.GetTask(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return render(c, "Execution details", views.SubtaskShow(views.SubtaskDetail{Subtask: s, Attempts: attempts, Messages: msgs,
+		TaskName: task.Name, Page: !isFragment(c)}))
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"fleettasks/models"
@@ -252,4 +253,46 @@ func Reason(s models.Subtask) string {
 		r = string([]rune(r)[:119]) + "…"
 	}
 	return r
+}
+
+// MessageGroup is the messages of one attempt of a sub-task.
+type MessageGroup struct {
+	Attempt  int
+	Messages []models.Message
+}
+
+// MessagesByAttempt groups a sub-task's messages by the attempt they
+// belong to: an attempt runs from its sending to the next attempt's, the
+// current one from its own on. Groups come newest attempt first, as the
+// messages do.
+func MessagesByAttempt(d SubtaskDetail) []MessageGroup {
+	type start struct {
+		attempt int
+		at      time.Time
+	}
+	var starts []start
+	for _, a := range d.Attempts {
+		if a.SentAt != nil {
+			starts = append(starts, start{a.Attempt, *a.SentAt})
+		}
+	}
+	cur := d.Subtask.QueuedAt
+	if d.Subtask.SentAt != nil {
+		cur = *d.Subtask.SentAt
+	}
+	starts = append(starts, start{d.Subtask.Attempt, cur})
+	var groups []MessageGroup
+	for _, m := range d.Messages {
+		attempt := starts[0].attempt
+		for _, s := range starts {
+			if !m.Time.Before(s.at) {
+				attempt = s.attempt
+			}
+		}
+		if n := len(groups); n == 0 || groups[n-1].Attempt != attempt {
+			groups = append(groups, MessageGroup{Attempt: attempt})
+		}
+		groups[len(groups)-1].Messages = append(groups[len(groups)-1].Messages, m)
+	}
+	return groups
 }

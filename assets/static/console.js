@@ -37,8 +37,14 @@
   });
 
   document.addEventListener("click", function (evt) {
-    var t = evt.target.closest("[data-open-dialog],[data-close-dialog],[data-add-device]");
+    var t = evt.target.closest("[data-open-dialog],[data-close-dialog],[data-add-device],[data-clear]");
     if (!t) return;
+    // <button data-clear="id"> empties element id (closes a panel)
+    if (t.hasAttribute("data-clear")) {
+      var panel = document.getElementById(t.getAttribute("data-clear"));
+      if (panel) { evt.preventDefault(); panel.replaceChildren(); }
+      return;
+    }
     // <button data-open-dialog="id"> opens the native <dialog id>.
     if (t.hasAttribute("data-open-dialog")) {
       var d = document.getElementById(t.getAttribute("data-open-dialog"));

@@ -166,6 +166,8 @@ func TestConsoleInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="message-history"]`)),
 	)
 	waitJS(t, ctx, "the failure's statusDetails", `document.querySelector('[data-testid="status-details"]').textContent.includes('simulated failure')`, 5*time.Second)
+	run(t, ctx, "close the panel", chromedp.Click(chromedp.CSS(`[data-testid="subtask-close"]`)))
+	waitJS(t, ctx, "the panel is closed", `!document.querySelector('[data-testid="subtask-detail"]')`, 5*time.Second)
 
 	// the failing devices are "repaired": the same names now succeed
 	bad.Close()
