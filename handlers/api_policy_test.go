@@ -344,8 +344,12 @@ func TestTaskChart(t *testing.T) {
 		finished_at = CASE WHEN device_name IN ('d1', 'd2', 'd3') THEN now() END WHERE task_id = $1`, task.ID); err != nil {
 		t.Fatal(err)
 	}
-	for _, path := range []string{"/tasks/" + task.ID.String(), "/tasks/" + task.ID.String() + "/chart"} {
-		_, doc := s.page("GET", path, nil, path != "/tasks/"+task.ID.String())
+	_, page := s.page("GET", "/tasks/"+task.ID.String(), nil, false)
+	if hx := page.Find(`[data-testid="task-chart-loading"]`).AttrOr("hx-get", ""); hx != "/tasks/"+task.ID.String()+"/chart" {
+		t.Errorf("the task page loads its chart from %q", hx)
+	}
+	for _, path := range []string{"/tasks/" + task.ID.String() + "/chart"} {
+		_, doc := s.page("GET", path, nil, true)
 		got := map[string]string{}
 		doc.Find(`#task-chart polyline`).Each(func(_ int, p *goquery.Selection) { got[p.AttrOr("data-series", "")] = p.AttrOr("data-last", "") })
 		if want := map[string]string{"sent": "4", "SUCCEEDED": "2", "FAILED": "1", "REJECTED": "0", "TIMED_OUT": "0"}; !maps.Equal(got, want) {

@@ -21,11 +21,8 @@ func (h *console) taskShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	tl, err := h.tasks.Timeline(c.UserContext(), task.ID, chartBuckets)
-	if err != nil {
-		return err
-	}
-	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview, Timeline: tl}))
+	// the chart (a scan of the task's sub-tasks) loads after the page
+	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview}))
 }
 
 // chartBuckets is how many points the chart of sub-tasks over time has.
