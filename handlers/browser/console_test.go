@@ -31,7 +31,9 @@ func browser(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 120*time.Second)
+	// a safety net, not a measure: the browser tests share 2 cores with
+	// the rest of make test, and a long one (the registry's) took 122 s
+	ctx, cancelTimeout := context.WithTimeout(ctx, 300*time.Second)
 	t.Cleanup(func() { cancelTimeout(); cancelCtx(); cancelAlloc() })
 	return ctx
 }
