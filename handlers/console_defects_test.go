@@ -250,3 +250,27 @@ func TestExecutionDetailsPage(t *testing.T) {
 		t.Errorf("the panel: %q", frag.Text())
 	}
 }
+
+// TestDeviceListErrorsByLine: device-list errors in the console say the
+// lines the devices were typed on, not the API's indexes: a device listed
+// twice in the create form, an unknown device pasted into a group.
+func TestDeviceListErrorsByLine(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	testenv.SeedDevices(t, s.Deps.DB, pk, 2)
+	form := createForm(pk)
+	form.Set("step", "1")
+	form.Set("devices", pk+",d1\n\n"+pk+",d2\n"+pk+",d1\n")
+	_, doc := s.page("POST", "/tasks/new", form, false)
+	if got := doc.Find(`[data-testid="error-err-devices"]`).Text(); got != "line 4: "+pk+"/d1 is listed twice (also line 1)" {
+		t.Errorf("a device listed twice: %q", got)
+	}
+	g, err := s.Deps.Registry.CreateGroup(t.Context(), models.GroupInput{Name: "g-" + pk, Kind: "static"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, doc := s.page("POST", "/groups/"+g.ID.String()+"/devices/add", url.Values{"devices": {"productKey,deviceName\n" + pk + ",d1\n" + pk + ",nosuch"}}, false)
+	if msg := doc.Find("main").Text(); resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(msg, "line 3: no device "+pk+"/nosuch") || strings.Contains(msg, "devices[") {
+		t.Errorf("an unknown device pasted into a group: %d %q", resp.StatusCode, msg)
+	}
+}

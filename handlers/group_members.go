@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -27,7 +29,7 @@ func (h *console) groupMembers(c *fiber.Ctx, action string) error {
 		return err
 	}
 	lines := c.FormValue("devices")
-	refs, err := deviceLines(lines)
+	refs, lineNos, err := deviceLines(lines)
 	var n int64
 	if err == nil && action == "add" {
 		n, err = h.registry.AddGroupDevices(c.UserContext(), id, refs)
@@ -43,7 +45,7 @@ func (h *console) groupMembers(c *fiber.Ctx, action string) error {
 		if derr != nil {
 			return derr
 		}
-		d.Lines, d.AddError = lines, me.Error()
+		d.Lines, d.AddError = lines, onLines(me, "devices", lineNos)
 		c.Status(fiber.StatusUnprocessableEntity)
 		return render(c, d.Group.Name, views.GroupShowPage(d))
 	}
@@ -56,10 +58,12 @@ func (h *console) groupMembers(c *fiber.Ctx, action string) error {
 	return redirect(c, views.GroupURL(id))
 }
 
-// deviceLines reads productKey,deviceName lines; a header line
-// productKey,deviceName and blank lines are skipped. Errors name the line.
-func deviceLines(text string) ([]models.DeviceRef, error) {
+// deviceLines reads productKey,deviceName lines, and the line number of
+// each device; a header line productKey,deviceName and blank lines are
+// skipped. Errors name the line.
+func deviceLines(text string) ([]models.DeviceRef, []int, error) {
 	var refs []models.DeviceRef
+	var lineNos []int
 	for i, line := range strings.Split(text, "\n") {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.EqualFold(strings.ReplaceAll(line, " ", ""), "productKey,deviceName") {
@@ -67,12 +71,37 @@ func deviceLines(text string) ([]models.DeviceRef, error) {
 		}
 		pk, dn, ok := strings.Cut(line, ",")
 		if !ok || strings.Contains(dn, ",") {
-			return nil, models.Invalid(fmt.Sprintf("line %d", i+1), "%q is not productKey,deviceName", line)
+			return nil, nil, models.Invalid(fmt.Sprintf("line %d", i+1), "%q is not productKey,deviceName", line)
 		}
 		refs = append(refs, models.DeviceRef{ProductKey: strings.TrimSpace(pk), DeviceName: strings.TrimSpace(dn)})
+		lineNos = append(lineNos, i+1)
 	}
 	if len(refs) == 0 {
-		return nil, models.Invalid("devices", "name at least one device, as productKey,deviceName")
+		return nil, nil, models.Invalid("devices", "name at least one device, as productKey,deviceName")
 	}
-	return refs, nil
+	return refs, lineNos, nil
+}
+
+// listIndex finds the references to entries of a device list in an API
+// error ("devices[3]", "target.devices[0]").
+var listIndex = regexp.MustCompile(`(?:target\.)?devices\[(\d+)\]`)
+
+// onLines says a device-list error in the form's words: the entries it
+// names (field prefix, e.g. "devices[3]", in the field or the message)
+// become the lines they were typed on, "line 4".
+func onLines(me *models.Error, prefix string, lineNos []int) string {
+	line := func(s string) string {
+		return listIndex.ReplaceAllStringFunc(s, func(m string) string {
+			i, err := strconv.Atoi(listIndex.FindStringSubmatch(m)[1])
+			if err != nil || i >= len(lineNos) {
+				return m
+			}
+			return fmt.Sprintf("line %d", lineNos[i])
+		})
+	}
+	msg := line(me.Message)
+	if me.Field != "" && me.Field != prefix {
+		return line(me.Field) + ": " + msg
+	}
+	return msg
 }

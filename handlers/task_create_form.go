@@ -3,7 +3,6 @@ package handlers
 import (
 	"fmt"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -136,8 +135,6 @@ func taskInput(v map[string]string, withSchedule bool) (in models.TaskInput, lin
 	return in, lines, errs
 }
 
-var deviceIndex = regexp.MustCompile(`^target\.devices\[(\d+)\]`)
-
 // formError puts a model error on its form field, with the line number of
 // a device list entry.
 func formError(errs map[string]string, err *models.Error, ruleSource string, lines []int) {
@@ -150,11 +147,7 @@ func formError(errs map[string]string, err *models.Error, ruleSource string, lin
 		name = "targetType"
 	case strings.HasPrefix(f, "target.devices"):
 		name = "devices"
-		if m := deviceIndex.FindStringSubmatch(f); m != nil {
-			if i, _ := strconv.Atoi(m[1]); i < len(lines) {
-				msg = fmt.Sprintf("line %d: %s", lines[i], msg)
-			}
-		}
+		msg = onLines(err, "target.devices", lines)
 	case f == "target.productKey":
 		name = "productKey"
 	case f == "target.groupId":
