@@ -274,3 +274,21 @@ func TestDeviceListErrorsByLine(t *testing.T) {
 		t.Errorf("an unknown device pasted into a group: %d %q", resp.StatusCode, msg)
 	}
 }
+
+// TestDeviceLogFilterWording: a device log filter that cannot work is
+// said in the form's words, not the API's ("to: is before from").
+func TestDeviceLogFilterWording(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	testenv.SeedDevices(t, s.Deps.DB, pk, 1)
+	q := url.Values{"from": {"2026-11-30T10:00"}, "to": {"2026-11-29T10:00"}}
+	_, doc := s.page("GET", views.DeviceURL(pk, "d1")+"/log?"+q.Encode(), nil, false)
+	if got := doc.Find(`[data-testid="log-error"]`).Text(); got != "To is before From: the time range must end after it starts." {
+		t.Errorf("to before from: %q", got)
+	}
+	q = url.Values{"direction": {"sideways"}}
+	_, doc = s.page("GET", views.DeviceURL(pk, "d1")+"/log?"+q.Encode(), nil, false)
+	if got := doc.Find(`[data-testid="log-error"]`).Text(); !strings.HasPrefix(got, "Workload type: ") {
+		t.Errorf("a bad direction: %q", got)
+	}
+}

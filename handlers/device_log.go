@@ -41,7 +41,7 @@ func (h *console) deviceLog(c *fiber.Ctx) error {
 		if !ok {
 			return err
 		}
-		l.Error = me.Error()
+		l.Error = logFilterError(me)
 		c.Status(fiber.StatusUnprocessableEntity)
 	}
 	if isFragment(c) {
@@ -85,4 +85,20 @@ func formTime(field, s string) (*time.Time, error) {
 		}
 	}
 	return nil, models.Invalid(field, "%q is not a date and time; use YYYY-MM-DDThh:mm (UTC)", s)
+}
+
+// logFilterLabels are the device log filter's fields as its form names
+// them.
+var logFilterLabels = map[string]string{"from": "From", "to": "To", "direction": "Workload type", "subtask": "Sub-task"}
+
+// logFilterError says a refused filter in the form's words: "To is before
+// From", not the API's "to: is before from".
+func logFilterError(me *models.Error) string {
+	if me.Field == "to" && me.Message == "is before from" {
+		return "To is before From: the time range must end after it starts."
+	}
+	if label, ok := logFilterLabels[me.Field]; ok {
+		return label + ": " + me.Message
+	}
+	return me.Error()
 }
