@@ -292,3 +292,16 @@ func TestDeviceLogFilterWording(t *testing.T) {
 		t.Errorf("a bad direction: %q", got)
 	}
 }
+
+// TestOnlineExplained: the device list says what Online and Offline mean,
+// with the configured time.
+func TestOnlineExplained(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	testenv.SeedDevices(t, s.Deps.DB, pk, 1)
+	_, doc := s.page("GET", "/devices", nil, false)
+	want := "within the last " + s.Deps.Registry.OfflineAfter().String()
+	if got := doc.Find(`#help-state`).Text(); !strings.Contains(got, want) || !strings.Contains(got, "Offline: nothing since") {
+		t.Errorf("the State column's help: %q, want %q", got, want)
+	}
+}

@@ -13,7 +13,7 @@ func (h *console) deviceList(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	d := views.DeviceList{Q: c.Query("q"), Product: c.Query("productKey"), Page: p.Number}
+	d := views.DeviceList{Q: c.Query("q"), Product: c.Query("productKey"), Page: p.Number, OfflineAfter: h.registry.OfflineAfter()}
 	devices, total, err := h.registry.ListDevices(c.UserContext(), models.DeviceFilter{ProductKey: d.Product, Q: d.Q}, p)
 	if err != nil {
 		return err

@@ -296,3 +296,10 @@ func MessagesByAttempt(d SubtaskDetail) []MessageGroup {
 	}
 	return groups
 }
+
+// OnlineHelp says what Online means: a message from the device within the
+// last offlineAfter.
+func OnlineHelp(offlineAfter time.Duration) string {
+	return fmt.Sprintf("Online: the device sent a message (any: a request, an update, a reply) within the last %s. "+
+		"Offline: nothing since; the server cannot see a connection, only the messages.", offlineAfter.Round(time.Second))
+}
