@@ -2,8 +2,8 @@ package handlers
 
 import (
 	"context"
-	"time"
 	"io"
+	"time"
 
 	"fleettasks/models"
 )
