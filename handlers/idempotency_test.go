@@ -172,6 +172,12 @@ func TestCreateFormOnce(t *testing.T) {
 	}
 	form := doc.Find("form#task-form")
 	once := form.Find(`input[name="_once"]`).AttrOr("value", "")
+	// the buttons are disabled by the form's own request only, not by the
+	// requests of the fields inside it (the policy preview, the device
+	// search, uploads), which would swallow a click on Complete
+	if form.AttrOr("hx-disinherit", "") != "hx-disabled-elt" {
+		t.Errorf("the create form lets its fields inherit hx-disabled-elt")
+	}
 	if len(once) < 20 || !strings.Contains(form.AttrOr("hx-disabled-elt", ""), "button") {
 		t.Fatalf("create form: one-time key %q, hx-disabled-elt %q", once, form.AttrOr("hx-disabled-elt", ""))
 	}

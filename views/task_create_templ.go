@@ -194,14 +194,14 @@ func TaskCreatePage(f TaskForm) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\" hx-target=\"#main\" hx-swap=\"innerHTML show:window:top\" hx-disabled-elt=\"#task-form button[type='submit']\" novalidate data-testid=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "\" hx-target=\"#main\" hx-swap=\"innerHTML show:window:top\" hx-disabled-elt=\"#task-form button[type='submit']\" hx-disinherit=\"hx-disabled-elt\" novalidate data-testid=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var9 string
 		templ_7745c5c3_Var9, templ_7745c5c3_Err = templruntime.NewAttributeExpression("create-step-" + itoa(f.Step)).Resolve(ctx)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `task_create.templ`, Line: 40, Col: 297}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `task_create.templ`, Line: 40, Col: 329}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ_7745c5c3_Var9)
 		if templ_7745c5c3_Err != nil {
