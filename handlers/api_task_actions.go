@@ -10,28 +10,12 @@ import (
 
 // POST /api/v1/tasks/:id/cancel
 func (h *apiTasks) cancel(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	task, err := h.tasks.CancelTask(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(task)
+	return h.act(c, h.tasks.CancelTask)
 }
 
 // POST /api/v1/tasks/:id/rerun
 func (h *apiTasks) rerun(c *fiber.Ctx) error {
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	task, err := h.tasks.RerunTask(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(task)
+	return h.act(c, h.tasks.RerunTask)
 }
 
 // DELETE /api/v1/tasks/:id — accepted at once; devices are told and the
@@ -68,9 +52,9 @@ func (h *apiTasks) approveWave(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	n, err := c.ParamsInt("n")
-	if err != nil || n < 1 {
-		return models.Invalid("n", "the wave number must be 1 or more, not %q", c.Params("n"))
+	n, err := waveParam(c)
+	if err != nil {
+		return err
 	}
 	task, err := h.tasks.ApproveWave(c.UserContext(), id, n)
 	if err != nil {
@@ -90,4 +74,13 @@ func (h *apiTasks) act(c *fiber.Ctx, action func(context.Context, models.ID) (*m
 		return err
 	}
 	return c.JSON(task)
+}
+
+// waveParam is the :n of a wave's route: 1 or more.
+func waveParam(c *fiber.Ctx) (int, error) {
+	n, err := c.ParamsInt("n")
+	if err != nil || n < 1 {
+		return 0, models.Invalid("n", "the wave number must be 1 or more, not %q", c.Params("n"))
+	}
+	return n, nil
 }

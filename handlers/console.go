@@ -22,7 +22,7 @@ type consoleTasks interface {
 	ListSubtasks(ctx context.Context, taskID models.ID, f models.SubtaskFilter, p models.Page) (models.List[models.Subtask], error)
 	GetSubtask(ctx context.Context, taskID, id models.ID) (*models.Subtask, error)
 	Attempts(ctx context.Context, taskID, id models.ID) ([]models.Attempt, error)
-	Timeline(ctx context.Context, id models.ID, buckets int) (*models.Timeline, error)
+	Timeline(ctx context.Context, task *models.Task, buckets int) (*models.Timeline, error)
 	PauseTask(ctx context.Context, id models.ID) (*models.Task, error)
 	ResumeTask(ctx context.Context, id models.ID) (*models.Task, error)
 	ApproveWave(ctx context.Context, id models.ID, n int) (*models.Task, error)

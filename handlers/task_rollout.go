@@ -22,9 +22,9 @@ func (h *console) taskResume(c *fiber.Ctx) error {
 
 // POST /tasks/:id/waves/:n/approve
 func (h *console) taskApproveWave(c *fiber.Ctx) error {
-	n, err := c.ParamsInt("n")
-	if err != nil || n < 1 {
-		return models.Invalid("n", "the wave number must be 1 or more, not %q", c.Params("n"))
+	n, err := waveParam(c)
+	if err != nil {
+		return err
 	}
 	approve := func(ctx context.Context, id models.ID) (*models.Task, error) { return h.tasks.ApproveWave(ctx, id, n) }
 	return h.rolloutAction(c, approve, fmt.Sprintf("Approved wave %d: it opens once the wave before it is all sent.", n))

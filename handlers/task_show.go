@@ -39,7 +39,7 @@ func (h *console) taskChart(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	tl, err := h.tasks.Timeline(c.UserContext(), id, chartBuckets)
+	tl, err := h.tasks.Timeline(c.UserContext(), task, chartBuckets)
 	if err != nil {
 		return err
 	}

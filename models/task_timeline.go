@@ -21,13 +21,10 @@ type Timeline struct {
 // TimelineSeries are the series of a Timeline, in the order drawn.
 var TimelineSeries = []string{"sent", string(SubSucceeded), string(SubFailed), string(SubRejected), string(SubTimedOut)}
 
-// Timeline reads task id's sub-tasks over time in buckets (from the
+// Timeline reads task's sub-tasks over time in buckets (from the
 // sub-tasks' send and finish times: one scan of the task's sub-tasks).
-func (t *Tasks) Timeline(ctx context.Context, id ID, buckets int) (*Timeline, error) {
-	task, err := t.GetTask(ctx, id)
-	if err != nil {
-		return nil, err
-	}
+func (t *Tasks) Timeline(ctx context.Context, task *Task, buckets int) (*Timeline, error) {
+	id := task.ID
 	tl := &Timeline{Buckets: buckets, Series: map[string][]int64{}, Total: int64(task.DeviceCount), End: t.now().UTC()}
 	for _, s := range TimelineSeries {
 		tl.Series[s] = make([]int64, buckets)

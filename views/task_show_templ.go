@@ -214,12 +214,12 @@ func TaskHeader(t *models.Task, s *models.Statistics, oob bool) templ.Component 
 				return templ_7745c5c3_Err
 			}
 			if can(ctx, models.PermTasksWrite) {
-				if t.Status == models.TaskInProgress && t.PausedAt == nil {
+				if t.CanPause() == nil {
 					templ_7745c5c3_Err = actionButton(t.ID, "pause", "Pause", nil).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
-				} else if t.Status == models.TaskInProgress {
+				} else if t.CanResume() == nil {
 					templ_7745c5c3_Err = actionButton(t.ID, "resume", "Resume", nil).Render(ctx, templ_7745c5c3_Buffer)
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
