@@ -36,13 +36,40 @@
     });
   });
 
+  // The execution details drawer: opening it moves the focus to its
+  // heading and marks the row it belongs to; Escape or Close empties it
+  // and gives the focus back to the link that opened it.
+  var drawerOpener = null;
+  function closeDrawer(panel) {
+    panel.replaceChildren();
+    document.querySelectorAll('[data-drawer-row]').forEach(function (r) { r.removeAttribute("data-drawer-row"); r.removeAttribute("aria-current"); });
+    if (drawerOpener && document.body.contains(drawerOpener)) drawerOpener.focus();
+    drawerOpener = null;
+  }
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var panel = evt.detail.target;
+    if (!panel || !panel.classList || !panel.classList.contains("drawer")) return;
+    var opener = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    drawerOpener = opener || null;
+    document.querySelectorAll('[data-drawer-row]').forEach(function (r) { r.removeAttribute("data-drawer-row"); r.removeAttribute("aria-current"); });
+    var row = opener && opener.closest && opener.closest("tr");
+    if (row) { row.setAttribute("data-drawer-row", ""); row.setAttribute("aria-current", "true"); }
+    var heading = panel.querySelector("h3[tabindex]");
+    if (heading) heading.focus();
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var panel = document.querySelector(".drawer");
+    if (panel && panel.firstElementChild && !document.querySelector("dialog[open]")) { evt.preventDefault(); closeDrawer(panel); }
+  });
+
   document.addEventListener("click", function (evt) {
     var t = evt.target.closest("[data-open-dialog],[data-close-dialog],[data-add-device],[data-clear]");
     if (!t) return;
     // <button data-clear="id"> empties element id (closes a panel)
     if (t.hasAttribute("data-clear")) {
       var panel = document.getElementById(t.getAttribute("data-clear"));
-      if (panel) { evt.preventDefault(); panel.replaceChildren(); }
+      if (panel) { evt.preventDefault(); closeDrawer(panel); }
       return;
     }
     // <button data-open-dialog="id"> opens the native <dialog id>.
