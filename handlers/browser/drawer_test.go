@@ -6,8 +6,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"fleettasks/models"
 	"fleettasks/device/sim"
+	"fleettasks/models"
 )
 
 // TestExecutionDrawer: execution details opened from the last of 50 rows
