@@ -150,6 +150,7 @@ func routes(app *fiber.App, d Deps) {
 	uiOnce := ui
 	uiOnce.once = func(bool) fiber.Handler { return once.formField() }
 	uiOnce.change(post, "/tasks/new", tasks, "task.create", largeBody, con.taskCreate)
+	ui.change(post, "/tasks/cancel", tasks, "task.cancel", smallBody, con.tasksCancel) // the tasks ticked in the list
 	ui.get("/tasks/:id", view, con.taskShow)
 	ui.get("/tasks/:id/summary", view, con.taskSummary)
 	ui.get("/tasks/:id/chart", view, con.taskChart)
