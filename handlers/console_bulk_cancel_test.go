@@ -68,17 +68,35 @@ func TestConsoleBulkCancel(t *testing.T) {
 		t.Fatalf("audit entries %v", targets)
 	}
 
-	// a double submit cancels nothing twice and records nothing more
+	// the same form sent again (a double click) gets the first answer,
+	// and nothing runs again
+	once := form.Find(`input[name="_once"]`).AttrOr("value", "")
+	withOnce := ids(tasks[0], tasks[2])
+	withOnce.Set("_once", once)
+	if once == "" {
+		t.Fatal("the bulk form has no one-time key")
+	}
+	resp, _ = s.page("POST", "/tasks/cancel", withOnce, false)
+	if flash(resp) != "ok|1 cancelled, 1 already finished." || audits() != 3 {
+		t.Fatalf("with its one-time key: %q, %d audit entries", flash(resp), audits())
+	}
+	resp, _ = s.page("POST", "/tasks/cancel", withOnce, false)
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Idempotent-Replayed") != "true" || resp.Header.Get("Location") != list || audits() != 3 {
+		t.Fatalf("double submit: %d replayed %q, %d audit entries", resp.StatusCode, resp.Header.Get("Idempotent-Replayed"), audits())
+	}
+	// sent again from another page (a new key, or none): each cancel is
+	// refused by its rule, nothing is cancelled twice or recorded again
 	resp, _ = s.page("POST", "/tasks/cancel", ids(tasks[0], tasks[1], tasks[3]), false)
-	if resp.StatusCode != http.StatusSeeOther || flash(resp) != "error|0 cancelled, 3 already finished." || audits() != 2 {
+	if resp.StatusCode != http.StatusSeeOther || flash(resp) != "error|0 cancelled, 3 already finished." || audits() != 3 {
 		t.Fatalf("second submit: %d %q, %d audit entries", resp.StatusCode, flash(resp), audits())
 	}
 	// a deleted task is counted apart
 	if err := s.Deps.Tasks.DeleteTask(ctx, tasks[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	resp, _ = s.page("POST", "/tasks/cancel", ids(tasks[0], tasks[2], tasks[2]), false)
-	if flash(resp) != "ok|1 cancelled, 1 no longer there (deleted)." || audits() != 3 {
+	more := s.listTasks("four", "five")
+	resp, _ = s.page("POST", "/tasks/cancel", ids(tasks[0], more[0], more[0]), false)
+	if flash(resp) != "ok|1 cancelled, 1 no longer there (deleted)." || audits() != 4 {
 		t.Fatalf("with a deleted task: %q, %d audit entries", flash(resp), audits())
 	}
 
@@ -88,7 +106,7 @@ func TestConsoleBulkCancel(t *testing.T) {
 			t.Errorf("%v: %d", bad, resp.StatusCode)
 		}
 	}
-	more := s.listTasks("four")
+	more = more[1:]
 	s.As = s.user(models.RoleSupport)
 	if resp, _ := s.page("POST", "/tasks/cancel", ids(more...), false); resp.StatusCode != http.StatusForbidden {
 		t.Errorf("support: %d", resp.StatusCode)

@@ -17,10 +17,11 @@ const maxBulkCancel = 200
 
 // POST /tasks/cancel — the tasks ticked in the list (id=…&id=…), from
 // the confirmation dialog. Each goes through the same CancelTask as the
-// single cancel, whose conditional write makes a second submit cancel
-// nothing twice; each cancelled task has its own task.cancel entry in the
-// audit log. The list (next) comes back with how many were cancelled and
-// how many were not.
+// single cancel, whose conditional write cancels nothing twice; the form's
+// one-time key (routes.go) makes a double submit run once, the second
+// getting the first's answer. Each cancelled task has its own task.cancel
+// entry in the audit log. The list (next) comes back with how many were
+// cancelled and how many were not.
 func (h *console) tasksCancel(c *fiber.Ctx) error {
 	back := localPath(c.FormValue("next"), views.TasksURL("", "", 0))
 	ids, err := formIDs(c, "id")

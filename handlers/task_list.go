@@ -27,7 +27,7 @@ func (h *console) taskList(c *fiber.Ctx) error {
 	for i, t := range list.Items {
 		ids[i] = t.ID
 	}
-	d := views.TaskList{Query: q}
+	d := views.TaskList{Query: q, Once: newNonce()}
 	if d.Stats, err = h.tasks.StatisticsOf(c.UserContext(), ids); err != nil {
 		return err
 	}
