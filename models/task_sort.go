@@ -71,7 +71,7 @@ func (s TaskSort) Order() string {
 
 // orderSQL is the ORDER BY of the sort, the id breaking ties in the same
 // direction so that every order is total and has an index (migration
-// 0012): a task not started yet sorts after every started one (NULLs are
+// 0013): a task not started yet sorts after every started one (NULLs are
 // the largest start time).
 func (s TaskSort) orderSQL() string {
 	dir := " DESC"
