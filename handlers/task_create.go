@@ -12,7 +12,7 @@ import (
 )
 
 // GET /tasks/new — step 1 of the create form; ?template=ID fills it in
-// from a template.
+// from a template, ?duplicate=ID from a task.
 func (h *console) taskNew(c *fiber.Ctx) error {
 	f := views.TaskForm{Step: 1, Values: createFormValues(nil), Errors: map[string]string{}, Once: newNonce()}
 	var tpl *models.Template
@@ -32,10 +32,17 @@ func (h *console) taskNew(c *fiber.Ctx) error {
 	if tpl != nil {
 		templateValues(f.Values, tpl)
 	}
+	dup := false
+	if s := c.Query("duplicate"); s != "" && tpl == nil {
+		var err error
+		if dup, err = h.duplicate(c, &f, s); err != nil {
+			return err
+		}
+	}
 	if err := h.formLists(c, &f); err != nil {
 		return err
 	}
-	if !viewer(c).Role.Can(models.PermFilesWrite) && tpl == nil {
+	if !viewer(c).Role.Can(models.PermFilesWrite) && tpl == nil && !dup {
 		// the upload is not offered: start from an uploaded rule file, or
 		// from JSON when there is none
 		f.Values["ruleSource"] = "inline"

@@ -92,6 +92,43 @@
     }
   });
 
+  // Bulk selection: the checkboxes with data-bulk-select and form=<id>
+  // belong to the form[data-bulk] of that id; a checkbox with
+  // data-bulk-all=<id> ticks them all. The form's [data-bulk-button]s are
+  // enabled only with a selection, and every [data-bulk-count=<id>] says
+  // how many in its data-none, data-one or data-many words (# the number).
+  function bulk() {
+    document.querySelectorAll("form[data-bulk]").forEach(function (form) {
+      // getAttribute: form.id would be the form's controls named "id"
+      var id = form.getAttribute("id");
+      var boxes = document.querySelectorAll('input[data-bulk-select][form="' + id + '"]');
+      var n = 0;
+      boxes.forEach(function (b) { if (b.checked) n++; });
+      form.querySelectorAll("[data-bulk-button]").forEach(function (b) { b.disabled = n === 0; });
+      document.querySelectorAll('[data-bulk-count="' + id + '"]').forEach(function (el) {
+        var words = n === 1 ? el.getAttribute("data-one") : (n === 0 && el.getAttribute("data-none")) || el.getAttribute("data-many");
+        if (words) el.textContent = words.replace("#", String(n));
+      });
+      document.querySelectorAll('input[data-bulk-all="' + id + '"]').forEach(function (all) {
+        all.checked = n > 0 && n === boxes.length;
+        all.indeterminate = n > 0 && n < boxes.length;
+      });
+    });
+  }
+  document.addEventListener("change", function (evt) {
+    var t = evt.target;
+    if (!t.matches) return;
+    if (t.matches("input[data-bulk-all]")) {
+      document.querySelectorAll('input[data-bulk-select][form="' + t.getAttribute("data-bulk-all") + '"]').forEach(function (b) { b.checked = t.checked; });
+      bulk();
+    } else if (t.matches("input[data-bulk-select]")) {
+      bulk();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", bulk);
+  document.addEventListener("htmx:afterSettle", bulk);
+  window.addEventListener("pageshow", bulk);
+
   // Radio groups with data-reveal show the panel named by the checked value.
   function reveal(root) {
     (root || document).querySelectorAll("[data-reveal-group]").forEach(function (panel) {
