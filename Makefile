@@ -22,7 +22,7 @@ run: services build
 	echo "demo fleet: product 'demo', devices d1..d50 (mixed: most succeed, some fail, reject or hang)"
 	@bin/fleettasks simulate --product demo --devices 50 --register --behaviour mixed --work 3s & sim=$$!; \
 	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
-	bin/fleettasks serve
+	FLEETTASKS_WEBHOOK_ALLOW_PRIVATE="$${FLEETTASKS_WEBHOOK_ALLOW_PRIVATE:-true}" bin/fleettasks serve
 
 test: services
 	bash scripts/services.sh chromium

@@ -55,6 +55,10 @@ type Config struct {
 	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse
 	// proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
 	TrustedProxies []string
+	// WebhookAllowPrivate lets webhook deliveries go to loopback, private
+	// and link-local addresses (refused unless set: a webhook URL must
+	// not reach into the server's own network).
+	WebhookAllowPrivate bool
 }
 
 // Error names the variable that is wrong and why.
@@ -170,6 +174,9 @@ func Load(getenv func(string) string) (*Config, error) {
 			return nil, &Error{"FLEETTASKS_TRUSTED_PROXIES", fmt.Sprintf("%q is not an IP address or CIDR range", p)}
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if c.WebhookAllowPrivate, err = parseBool(get("FLEETTASKS_WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		return nil, &Error{"FLEETTASKS_WEBHOOK_ALLOW_PRIVATE", err.Error()}
 	}
 	return c, nil
 }

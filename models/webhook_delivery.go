@@ -142,10 +142,10 @@ func (s *Webhooks) MarkEnqueued(ctx context.Context, ids []string) error {
 // Outgoing is an attempt of a delivery the caller has claimed: where to
 // send what, and with which secret.
 type Outgoing struct {
-	WebhookDelivery WebhookDelivery
-	URL             string
-	Secret          string
-	Enabled         bool
+	Delivery WebhookDelivery
+	URL      string
+	Secret   string
+	Enabled  bool
 	// Body is the JSON POSTed: the same bytes on every attempt.
 	Body []byte
 }
@@ -170,22 +170,22 @@ func (s *Webhooks) ClaimDelivery(ctx context.Context, id string) (*Outgoing, err
 			RETURNING d.*)
 		SELECT `+deliveryColumns+`, w.url, w.secret, w.enabled, coalesce(e.task, d.task), coalesce(e.data, d.data)
 		FROM c d JOIN webhooks w ON w.id = d.webhook_id LEFT JOIN task_events e ON e.id = d.event_id`,
-		id, now.Add(deliveryLease), now).Scan(&o.WebhookDelivery.ID, &o.WebhookDelivery.WebhookID, &o.WebhookDelivery.Event, &o.WebhookDelivery.TaskID,
-		&o.WebhookDelivery.Status, &o.WebhookDelivery.Attempts, &o.WebhookDelivery.LastHTTPStatus, &o.WebhookDelivery.LastError, &o.WebhookDelivery.CreatedAt,
-		&o.WebhookDelivery.LastAttemptAt, &o.WebhookDelivery.NextAttemptAt, &o.WebhookDelivery.FinishedAt, &o.URL, &o.Secret, &o.Enabled, &task, &data)
+		id, now.Add(deliveryLease), now).Scan(&o.Delivery.ID, &o.Delivery.WebhookID, &o.Delivery.Event, &o.Delivery.TaskID,
+		&o.Delivery.Status, &o.Delivery.Attempts, &o.Delivery.LastHTTPStatus, &o.Delivery.LastError, &o.Delivery.CreatedAt,
+		&o.Delivery.LastAttemptAt, &o.Delivery.NextAttemptAt, &o.Delivery.FinishedAt, &o.URL, &o.Secret, &o.Enabled, &task, &data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("models: claim delivery %s: %w", id, err)
 	}
-	o.WebhookDelivery.CreatedAt = o.WebhookDelivery.CreatedAt.UTC()
+	o.Delivery.CreatedAt = o.Delivery.CreatedAt.UTC()
 	o.Body, err = json.Marshal(struct {
 		ID        string    `json:"id"`
 		Event     EventType `json:"event"`
 		CreatedAt time.Time `json:"createdAt"`
 		Task      RawJSON   `json:"task"`
 		Data      RawJSON   `json:"data"`
-	}{o.WebhookDelivery.ID, o.WebhookDelivery.Event, o.WebhookDelivery.CreatedAt, task, data})
+	}{o.Delivery.ID, o.Delivery.Event, o.Delivery.CreatedAt, task, data})
 	if err != nil {
 		return nil, fmt.Errorf("models: body of delivery %s: %w", id, err)
 	}
