@@ -24,6 +24,7 @@ type consoleTasks interface {
 	GetSubtask(ctx context.Context, taskID, id models.ID) (*models.Subtask, error)
 	Attempts(ctx context.Context, taskID, id models.ID) ([]models.Attempt, error)
 	Timeline(ctx context.Context, task *models.Task, buckets int) (*models.Timeline, error)
+	TaskEvents(ctx context.Context, id models.ID, p models.Page, newestFirst bool) (models.List[models.TaskEvent], error)
 	PauseTask(ctx context.Context, id models.ID) (*models.Task, error)
 	ResumeTask(ctx context.Context, id models.ID) (*models.Task, error)
 	ApproveWave(ctx context.Context, id models.ID, n int) (*models.Task, error)

@@ -105,6 +105,7 @@ func routes(app *fiber.App, d Deps) {
 	api.get("/tasks/:id", view, at.get)
 	api.change(patch, "/tasks/:id", tasks, "task.update", largeBody, at.patch)
 	api.get("/tasks/:id/statistics", view, at.statistics)
+	api.get("/tasks/:id/events", view, at.events)
 	api.get("/tasks/:id/subtasks", view, at.subtasks)
 	api.get("/tasks/:id/subtasks/:sid", view, at.subtask)
 	api.get("/tasks/:id/document", view, at.document)
@@ -134,6 +135,19 @@ func routes(app *fiber.App, d Deps) {
 	api.change(remove, "/tokens/:id", admin, "token.revoke", smallBody, au.revokeToken)
 	api.get("/audit", admin, au.listAudit)
 
+	hooks := d.Webhooks
+	if hooks == nil {
+		hooks = models.NewWebhooks(d.DB)
+	}
+	aw := newAPIWebhooks(hooks)
+	api.get("/webhooks", admin, aw.list)
+	api.change(post, "/webhooks", admin, "webhook.create", smallBody, aw.create)
+	api.get("/webhooks/:id", admin, aw.get)
+	api.change(patch, "/webhooks/:id", admin, "webhook.update", smallBody, aw.patch)
+	api.change(remove, "/webhooks/:id", admin, "webhook.delete", smallBody, aw.remove)
+	api.get("/webhooks/:id/deliveries", admin, aw.deliveries)
+	api.change(post, "/webhooks/:id/test", admin, "webhook.test", smallBody, aw.test)
+
 	// --- console: a session cookie and a CSRF token ---
 	csrf := newCSRFKeys(d.Config.Secret, d.Config.PublicURL)
 	in := &signIn{acc: d.Accounts, guard: g, publicURL: d.Config.PublicURL, maxAge: d.Accounts.MaxAge()}
@@ -155,6 +169,7 @@ func routes(app *fiber.App, d Deps) {
 	ui.get("/tasks/:id", view, con.taskShow)
 	ui.get("/tasks/:id/summary", view, con.taskSummary)
 	ui.get("/tasks/:id/chart", view, con.taskChart)
+	ui.get("/tasks/:id/events", view, con.taskEvents)
 	ui.get("/tasks/:id/document", view, at.document)
 	ui.get("/tasks/:id/edit/:part", tasks, con.taskEditForm)
 	ui.change(post, "/tasks/:id/edit/:part", tasks, "task.update", smallBody, con.taskEdit)
@@ -209,4 +224,14 @@ func routes(app *fiber.App, d Deps) {
 	ui.change(post, "/users/:id/tokens", admin, "token.create", smallBody, adm.tokenCreate)
 	ui.change(post, "/tokens/:id/revoke", admin, "token.revoke", smallBody, adm.tokenRevoke)
 	ui.get("/audit", admin, adm.auditList)
+
+	wh := newWebhookPages(hooks)
+	ui.get("/webhooks", admin, wh.list)
+	ui.change(post, "/webhooks", admin, "webhook.create", smallBody, wh.create)
+	ui.get("/webhooks/:id", admin, wh.show)
+	ui.get("/webhooks/:id/deliveries", admin, wh.deliveries)
+	ui.change(post, "/webhooks/:id", admin, "webhook.update", smallBody, wh.update)
+	ui.change(post, "/webhooks/:id/secret", admin, "webhook.rotate_secret", smallBody, wh.rotate)
+	ui.change(post, "/webhooks/:id/test", admin, "webhook.test", smallBody, wh.test)
+	ui.change(post, "/webhooks/:id/delete", admin, "webhook.delete", smallBody, wh.remove)
 }

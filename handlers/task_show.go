@@ -21,8 +21,13 @@ func (h *console) taskShow(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	events, err := h.taskTimeline(c, task.ID)
+	if err != nil {
+		return err
+	}
 	// the chart (a scan of the task's sub-tasks) loads after the page
-	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview}))
+	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview,
+		Events: events}))
 }
 
 // chartBuckets is how many points the chart of sub-tasks over time has.

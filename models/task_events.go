@@ -120,17 +120,19 @@ func recordEvent(ctx context.Context, tx pgx.Tx, id ID, typ EventType, actor str
 	return recordEvents(ctx, tx, []ID{id}, typ, actor, data, at, false)
 }
 
-// MaxEventPage is the largest page of a task's events.
-const MaxEventPage = 500
-
-// TaskEvents returns page p of task id's events, oldest first.
-func (t *Tasks) TaskEvents(ctx context.Context, id ID, p Page) (List[TaskEvent], error) {
+// TaskEvents returns page p of task id's events, oldest first (newest
+// first with newestFirst).
+func (t *Tasks) TaskEvents(ctx context.Context, id ID, p Page, newestFirst bool) (List[TaskEvent], error) {
+	order := "id"
+	if newestFirst {
+		order = "id DESC"
+	}
 	var total int64
 	if err := t.db.Pool.QueryRow(ctx, `SELECT count(*) FROM task_events WHERE task_id = $1`, id).Scan(&total); err != nil {
 		return List[TaskEvent]{}, fmt.Errorf("models: count events of task %s: %w", id, err)
 	}
 	rows, err := t.db.Pool.Query(ctx, `SELECT id, task_id, type, at, actor, task, data FROM task_events
-		WHERE task_id = $1 ORDER BY id LIMIT $2 OFFSET $3`, id, p.Size, p.Offset())
+		WHERE task_id = $1 ORDER BY `+order+` LIMIT $2 OFFSET $3`, id, p.Size, p.Offset())
 	if err != nil {
 		return List[TaskEvent]{}, fmt.Errorf("models: events of task %s: %w", id, err)
 	}

@@ -132,7 +132,7 @@ func TestTaskEventsRecordedOncePerChange(t *testing.T) {
 
 func events(t *testing.T, tasks *models.Tasks, id models.ID) []models.TaskEvent {
 	t.Helper()
-	l, err := tasks.TaskEvents(context.Background(), id, models.Page{Number: 1, Size: 100})
+	l, err := tasks.TaskEvents(context.Background(), id, models.Page{Number: 1, Size: 100}, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,13 +17,14 @@ import (
 
 // Deps is what the workers need.
 type Deps struct {
-	Config *config.Config
-	DB     *models.DB
-	Tasks  *models.Tasks
-	Files  *models.Files
-	Redis  *redis.Client
-	Asynq  *asynq.Client
-	Log    *slog.Logger
+	Config   *config.Config
+	DB       *models.DB
+	Tasks    *models.Tasks
+	Webhooks *models.Webhooks
+	Files    *models.Files
+	Redis    *redis.Client
+	Asynq    *asynq.Client
+	Log      *slog.Logger
 }
 
 // Run runs the asynq workers (scans, stops, sweeps), the periodic
@@ -50,7 +51,10 @@ func Run(ctx context.Context, d Deps) error {
 
 	out := NewOutbox(d.Tasks, pub, d.Log)
 	defer out.Close()
-	hooks := models.NewWebhooks(d.DB)
+	hooks := d.Webhooks
+	if hooks == nil {
+		hooks = models.NewWebhooks(d.DB)
+	}
 	engine := &Engine{Tasks: d.Tasks, Webhooks: hooks, Outbox: out, Client: d.Asynq, Log: d.Log}
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeRolloutScan, engine.Scan)
