@@ -37,7 +37,8 @@ func newStack(t *testing.T) *stack {
 	}
 	base := "http://" + l.Addr().String()
 	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), "FLEETTASKS_REDIS_URL="+testenv.RedisDB(t),
-		"FLEETTASKS_MQTT_CLIENT_ID=ft-"+testenv.ID(), "FLEETTASKS_PUBLIC_URL="+base))
+		"FLEETTASKS_MQTT_CLIENT_ID=ft-"+testenv.ID(), "FLEETTASKS_PUBLIC_URL="+base,
+		"FLEETTASKS_WEBHOOK_ALLOW_PRIVATE=true")) // the tests' webhook receivers listen on 127.0.0.1
 	if err != nil {
 		t.Fatal(err)
 	}
