@@ -481,7 +481,7 @@ func webhookFields(f WebhookForm, withSecret bool) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, " data-testid=\"webhook-enabled\"> <span>Enabled: send events (a disabled webhook records none; its test event is still sent)</span></label>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 46, " data-testid=\"webhook-enabled\"> <span>Enabled: send it events (a disabled webhook is sent nothing but its test event)</span></label>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -72,6 +72,7 @@ func TestWebhooksInBrowser(t *testing.T) {
 		  return r !== null && r.dataset.status === 'succeeded' &&
 		    r.querySelector('[data-testid="delivery-attempts"]').textContent.trim() === '1' &&
 		    r.querySelector('[data-testid="delivery-http"]').textContent.trim() === '204'; })()`, 30*time.Second)
+	screenshot(t, ctx, "webhook")
 
 	task := s.task("timeline lamps", []models.DeviceRef{{ProductKey: s.pk, DeviceName: "wh1"}, {ProductKey: s.pk, DeviceName: "wh2"}}, nil)
 	var completed *hookRequest
@@ -112,6 +113,7 @@ func TestWebhooksInBrowser(t *testing.T) {
 	waitJS(t, ctx, "the timeline lists completed, started and created, newest first",
 		`Array.from(document.querySelectorAll('[data-testid="timeline-row"]')).map(r => r.dataset.event).join(' ') ===
 		 'task.completed task.started task.created'`, 5*time.Second)
+	screenshot(t, ctx, "task-timeline")
 	l, err := s.app.Webhooks.ListWebhooks(context.Background(), models.Page{Number: 1, Size: 10})
 	if err != nil || len(l.Items) != 1 {
 		t.Fatalf("webhooks %+v %v", l, err)
