@@ -148,6 +148,8 @@ func (t *Tasks) RolloutStep(ctx context.Context, id ID) (Step, error) {
 			count = 0 // a new schedule: the rate changed, or nothing is sent now
 		}
 		rate = plan.rate
+		// nothing sent yet under this schedule: perhaps the run's first sending
+		fresh := count == 0
 		if !plan.release {
 			next := time.Time{} // paused without a policy: resume wakes it
 			if pol != nil {
@@ -197,8 +199,10 @@ func (t *Tasks) RolloutStep(ctx context.Context, id ID) (Step, error) {
 			if step.Batch, err = t.recordBatch(ctx, tx, id, SubSent, notices, now); err != nil {
 				return err
 			}
-			if err := t.recordStarted(ctx, tx, id, now); err != nil {
-				return err
+			if fresh {
+				if err := t.recordStarted(ctx, tx, id, now); err != nil {
+					return err
+				}
 			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET rollout_epoch = $2, rollout_sent = $3, rollout_lag_seconds = $4, rollout_next_at = $5,
@@ -291,7 +295,8 @@ func (t *Tasks) trip(ctx context.Context, tx pgx.Tx, id ID, tr *Tripped) error {
 
 // recordStarted records task.started at the first sending of a run of
 // task id (its first since its creation or its latest rerun). The caller
-// holds the task's row lock.
+// holds the task's row lock, and asks only when its schedule has sent
+// nothing yet (a step that has sent before has recorded it).
 func (t *Tasks) recordStarted(ctx context.Context, tx pgx.Tx, id ID, now time.Time) error {
 	var first bool
 	err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM task_events WHERE task_id = $1 AND type = $2
