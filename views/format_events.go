@@ -44,12 +44,29 @@ func eventLabel(e models.EventType) string {
 	return string(e)
 }
 
-// actorText is who did it: a person, or the engine.
-func actorText(actor string) string {
-	if actor == "" {
+// actorText is who did it: a person, the engine, or "—" for a person's
+// action with no one named (a task created from the command line).
+func actorText(e models.TaskEvent) string {
+	switch {
+	case e.Actor != "":
+		return e.Actor
+	case byEngine(e):
 		return "fleettasks (engine)"
 	}
-	return actor
+	return "—"
+}
+
+// byEngine reports whether the engine, not a person, did what e records.
+func byEngine(e models.TaskEvent) bool {
+	switch e.Event {
+	case models.EventRunning, models.EventStarted, models.EventTripped, models.EventCompleted, models.EventTimedOut:
+		return true
+	case models.EventPaused, models.EventCancelled:
+		var d eventData
+		_ = json.Unmarshal(e.Data, &d)
+		return d.Reason == "abort criterion" || d.Reason == "end time"
+	}
+	return false
 }
 
 // eventData is what the events' data may hold.

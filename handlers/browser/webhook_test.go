@@ -74,7 +74,13 @@ func TestWebhooksInBrowser(t *testing.T) {
 		    r.querySelector('[data-testid="delivery-http"]').textContent.trim() === '204'; })()`, 30*time.Second)
 	screenshot(t, ctx, "webhook")
 
-	task := s.task("timeline lamps", []models.DeviceRef{{ProductKey: s.pk, DeviceName: "wh1"}, {ProductKey: s.pk, DeviceName: "wh2"}}, nil)
+	// created as the signed-in admin would (the console names them)
+	admin := models.WithActor(context.Background(), "admin@"+s.pk+".example.com")
+	task, err := s.app.Tasks.CreateTask(admin, models.TaskInput{Name: "timeline lamps", JobDocument: []byte(`{"k":"v"}`),
+		Target: models.TargetInput{Type: models.TargetDeviceList, Devices: []models.DeviceRef{{ProductKey: s.pk, DeviceName: "wh1"}, {ProductKey: s.pk, DeviceName: "wh2"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var completed *hookRequest
 	for deadline := time.Now().Add(60 * time.Second); completed == nil; time.Sleep(200 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -112,7 +118,9 @@ func TestWebhooksInBrowser(t *testing.T) {
 	)
 	waitJS(t, ctx, "the timeline lists completed, started and created, newest first",
 		`Array.from(document.querySelectorAll('[data-testid="timeline-row"]')).map(r => r.dataset.event).join(' ') ===
-		 'task.completed task.started task.created'`, 5*time.Second)
+		 'task.completed task.started task.created' &&
+		 document.querySelector('[data-testid="timeline-row"][data-event="task.created"] [data-testid="timeline-actor"]').textContent.trim() === 'admin@`+s.pk+`.example.com' &&
+		 document.querySelector('[data-testid="timeline-row"][data-event="task.completed"] [data-testid="timeline-actor"]').textContent.trim() === 'fleettasks (engine)'`, 5*time.Second)
 	screenshot(t, ctx, "task-timeline")
 	l, err := s.app.Webhooks.ListWebhooks(context.Background(), models.Page{Number: 1, Size: 10})
 	if err != nil || len(l.Items) != 1 {
