@@ -272,7 +272,7 @@ func (b *benchRun) seedProduct(ctx context.Context, pk string, n int) error {
 
 // resetTasks deletes every task and sub-task.
 func (b *benchRun) resetTasks(ctx context.Context) error {
-	if _, err := b.db.Pool.Exec(ctx, `TRUNCATE subtasks, task_counters, tasks CASCADE`); err != nil {
+	if _, err := b.db.Pool.Exec(ctx, `TRUNCATE subtasks, task_counters, task_changes, tasks CASCADE`); err != nil {
 		return err
 	}
 	_, err := b.db.Pool.Exec(ctx, `VACUUM ANALYZE subtasks`)
