@@ -142,9 +142,12 @@ func routes(app *fiber.App, d Deps) {
 	app.Post("/logout", limitBody(smallBody), sessionAuth(d.Accounts), csrf.session(), in.logout)
 
 	ui := routeSet{r: app, auth: []fiber.Handler{sessionAuth(d.Accounts), csrf.session()}, guard: g}
-	con := newConsole(d.Tasks, d.Registry, d.Files)
+	live := newLiveHub(d.Tasks, liveEvery, d.Config.SSEMaxStreams, d.Log)
+	con := newConsole(d.Tasks, d.Registry, d.Files, live)
 	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
 	ui.get("/tasks", view, con.taskList)
+	ui.get("/tasks/events", view, con.tasksEvents) // live streams (server-sent events)
+	ui.get("/tasks/live", view, con.tasksLiveUpdate)
 	ui.get("/tasks/new", tasks, con.taskNew)
 	// the create form carries a one-time key: a double submit creates one task
 	uiOnce := ui
@@ -152,6 +155,8 @@ func routes(app *fiber.App, d Deps) {
 	uiOnce.change(post, "/tasks/new", tasks, "task.create", largeBody, con.taskCreate)
 	ui.get("/tasks/:id", view, con.taskShow)
 	ui.get("/tasks/:id/summary", view, con.taskSummary)
+	ui.get("/tasks/:id/events", view, con.taskEvents)
+	ui.get("/tasks/:id/live", view, con.taskLiveUpdate)
 	ui.get("/tasks/:id/chart", view, con.taskChart)
 	ui.get("/tasks/:id/document", view, at.document)
 	ui.get("/tasks/:id/edit/:part", tasks, con.taskEditForm)
