@@ -210,11 +210,17 @@ func envFunc(env []string) func(string) string {
 // startServer runs `fleettasks serve` as a child process and waits until
 // its bridge answers /readyz.
 func (b *benchRun) startServer(ctx context.Context) (*exec.Cmd, error) {
+	return b.startCommand(ctx, "serve")
+}
+
+// startCommand runs `fleettasks <sub>` (serve, web) as a child process and
+// waits until it listens.
+func (b *benchRun) startCommand(ctx context.Context, sub string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "serve")
+	cmd := exec.CommandContext(ctx, self, sub)
 	cmd.Env = append(os.Environ(), b.env...)
 	cmd.Env = append(cmd.Env, "FLEETTASKS_TEST_MAIN=") // never the test hook
 	if os.Getenv("FLEETTASKS_BENCH_LOG") != "" {
