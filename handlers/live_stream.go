@@ -20,8 +20,9 @@ import (
 // an idle stream; a stream ends after liveMaxAge (the browser reconnects,
 // through the session check again).
 const (
-	liveHeartbeat = 20 * time.Second
-	liveMaxAge    = 10 * time.Minute
+	liveHeartbeat     = 20 * time.Second
+	liveMaxAge        = 10 * time.Minute
+	liveRenderTimeout = 10 * time.Second // reading one update; past it the stream ends
 )
 
 // liveSend writes a page's update to w and says which tasks it shows now
@@ -69,8 +70,6 @@ func (h *liveHub) stream(c *fiber.Ctx, seen map[models.ID]models.TaskVersion, fi
 	shutdown, log := c.Context().Done(), h.log
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer h.release()
-		ctx, cancel := context.WithCancel(ctx)
-		defer cancel()
 		// the browser waits this long before it reconnects
 		if _, err := w.WriteString("retry: 2000\n\n"); err != nil || w.Flush() != nil {
 			return
@@ -87,7 +86,9 @@ func (h *liveHub) stream(c *fiber.Ctx, seen map[models.ID]models.TaskVersion, fi
 			if pending {
 				pending = false
 				buf.Reset()
-				ids, settled, err := send(ctx, &buf)
+				rctx, done := context.WithTimeout(ctx, liveRenderTimeout)
+				ids, settled, err := send(rctx, &buf)
+				done()
 				if err != nil {
 					log.Warn("live page: rendering an update", "err", err)
 					return

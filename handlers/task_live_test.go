@@ -251,3 +251,22 @@ func TestTaskListEvents(t *testing.T) {
 	ev.expect("done")
 	ev.expectEnd()
 }
+
+// An open stream does not hold the server's shutdown: it ends with it.
+func TestTaskEventsEndAtShutdown(t *testing.T) {
+	s := newTestServer(t)
+	task, _ := s.consoleTask("lamps", 1)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.App.Listener(ln)
+	ev := openStream(t, "http://"+ln.Addr().String()+"/tasks/"+task.ID.String()+"/events", s.As.Session)
+	ev.expect("update")
+	done := make(chan error, 1)
+	go func() { done <- s.App.ShutdownWithTimeout(10 * time.Second) }()
+	if err := <-done; err != nil {
+		t.Fatalf("shutdown with a stream open: %v", err)
+	}
+	ev.expectEnd()
+}
