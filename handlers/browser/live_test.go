@@ -138,3 +138,55 @@ func TestLivePageKeepsTheFilter(t *testing.T) {
 		document.querySelector('[data-testid="filter-Succeeded"]').getAttribute('aria-current') === 'true' &&
 		location.search.includes('status=SUCCEEDED')`, 40*time.Second)
 }
+
+// Over the cap of open streams (here 0) the page polls instead, follows the
+// task all the same and stops polling once it has settled.
+func TestLivePagePollsOverTheCap(t *testing.T) {
+	t.Parallel()
+	s := newStack(t, "FLEETTASKS_SSE_MAX_STREAMS=0")
+	s.devices("ok", 3)
+	task := s.task("polled", s.refs("ok", 3), nil)
+	ctx := browser(t)
+	s.signIn(ctx, models.RoleAdmin)
+	run(t, ctx, "open the task page",
+		chromedp.Navigate(s.url+"/tasks/"+task.ID.String()),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="subtask-table"]`)),
+	)
+	markPage(t, ctx)
+	waitJS(t, ctx, "the page polls", `document.querySelector('#task-live').dataset.live === 'poll'`, 5*time.Second)
+	s.simulate("ok", 3, sim.Succeed)
+	waitJS(t, ctx, "every row succeeded and the summary says completed, without a reload",
+		samePage+` && `+rowStatuses()+` === 'SUCCEEDED,SUCCEEDED,SUCCEEDED' && `+rows("subtask-progress")+` === '100%,100%,100%' &&
+		document.querySelector('[data-testid="task-summary"]').dataset.taskStatus === 'COMPLETED'`, 40*time.Second)
+	waitJS(t, ctx, "the polling stops", `document.querySelector('#task-live').dataset.live === 'settled'`, 10*time.Second)
+}
+
+// A stream that fails again and again (here: its URL answers 404) turns the
+// page to polling, which follows the task.
+func TestLivePagePollsWhenTheStreamFails(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.devices("ok", 2)
+	task := s.task("failing stream", s.refs("ok", 2), nil)
+	ctx := browser(t)
+	s.signIn(ctx, models.RoleAdmin)
+	run(t, ctx, "open the task page",
+		chromedp.Navigate(s.url+"/tasks/"+task.ID.String()),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="subtask-table"]`)),
+	)
+	markPage(t, ctx)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(function () {
+		var el = document.querySelector('#task-live');
+		var bad = el.cloneNode(false);
+		bad.setAttribute('sse-connect', '/tasks/999999999/events');
+		htmx.swap(el, bad.outerHTML, {swapStyle: 'outerHTML'});
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, "the page turns to polling", samePage+` && document.querySelector('#task-live').dataset.live === 'poll'`, 20*time.Second)
+	s.simulate("ok", 2, sim.Succeed)
+	waitJS(t, ctx, "the polls follow the task to its end, without a reload",
+		samePage+` && `+rowStatuses()+` === 'SUCCEEDED,SUCCEEDED' && document.querySelector('[data-testid="task-summary"]').dataset.taskStatus === 'COMPLETED' &&
+		document.querySelector('#task-live').dataset.live === 'settled'`, 40*time.Second)
+}
