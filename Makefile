@@ -54,6 +54,7 @@ assets:
 	$(TEMPL) generate -path views
 	npx tailwindcss -i assets/css/input.css -o assets/static/app.css --minify
 	cp node_modules/htmx.org/dist/htmx.min.js assets/static/htmx.min.js
+	cp node_modules/htmx-ext-sse/dist/sse.min.js assets/static/sse.min.js
 
 # Fails when the committed generated files differ from a fresh build.
 assets-check:

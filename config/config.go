@@ -59,6 +59,9 @@ type Config struct {
 	// and link-local addresses (refused unless set: a webhook URL must
 	// not reach into the server's own network).
 	WebhookAllowPrivate bool
+	// SSEMaxStreams caps the console's open live streams (server-sent
+	// events) in this process; past it, pages refresh by polling (0: always).
+	SSEMaxStreams int
 }
 
 // Error names the variable that is wrong and why.
@@ -164,6 +167,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	c.HTTPHeaderTimeout = time.Duration(headers) * time.Second
 	if c.HTTPMaxConnsPerIP, err = intVar(get, "FLEETTASKS_HTTP_MAX_CONNS_PER_IP", 256, 0, 100000); err != nil {
+		return nil, err
+	}
+	if c.SSEMaxStreams, err = intVar(get, "FLEETTASKS_SSE_MAX_STREAMS", 1000, 0, 100000); err != nil {
 		return nil, err
 	}
 	for _, p := range strings.Split(getenv("FLEETTASKS_TRUSTED_PROXIES"), ",") {

@@ -33,6 +33,7 @@ type consoleTasks interface {
 	GetTemplate(ctx context.Context, id models.ID) (*models.Template, error)
 	ListTemplates(ctx context.Context, q string, p models.Page) (models.List[models.Template], error)
 	DeleteTemplate(ctx context.Context, id models.ID) error
+	TaskVersions(ctx context.Context, ids []models.ID) (map[models.ID]models.TaskVersion, error)
 }
 
 // consoleRegistry is what the console uses of models.Registry.
@@ -64,8 +65,9 @@ type console struct {
 	tasks    consoleTasks
 	registry consoleRegistry
 	files    fileLibrary
+	live     *liveHub // the live pages' streams
 }
 
-func newConsole(tasks consoleTasks, registry consoleRegistry, files fileLibrary) *console {
-	return &console{tasks: tasks, registry: registry, files: files}
+func newConsole(tasks consoleTasks, registry consoleRegistry, files fileLibrary, live *liveHub) *console {
+	return &console{tasks: tasks, registry: registry, files: files, live: live}
 }

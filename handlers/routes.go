@@ -156,9 +156,12 @@ func routes(app *fiber.App, d Deps) {
 	app.Post("/logout", limitBody(smallBody), sessionAuth(d.Accounts), csrf.session(), in.logout)
 
 	ui := routeSet{r: app, auth: []fiber.Handler{sessionAuth(d.Accounts), csrf.session()}, guard: g}
-	con := newConsole(d.Tasks, d.Registry, d.Files)
+	live := newLiveHub(d.Tasks, liveEvery, d.Config.SSEMaxStreams, d.Log)
+	con := newConsole(d.Tasks, d.Registry, d.Files, live)
 	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
 	ui.get("/tasks", view, con.taskList)
+	ui.get("/tasks/events", view, con.tasksEvents) // live streams (server-sent events)
+	ui.get("/tasks/live", view, con.tasksLiveUpdate)
 	ui.get("/tasks/new", tasks, con.taskNew)
 	// the create form and the list's Cancel selected carry a one-time key:
 	// a double submit creates one task, or cancels once
@@ -168,8 +171,10 @@ func routes(app *fiber.App, d Deps) {
 	uiOnce.change(post, "/tasks/cancel", tasks, "task.cancel", smallBody, con.tasksCancel) // the tasks ticked in the list
 	ui.get("/tasks/:id", view, con.taskShow)
 	ui.get("/tasks/:id/summary", view, con.taskSummary)
-	ui.get("/tasks/:id/chart", view, con.taskChart)
 	ui.get("/tasks/:id/events", view, con.taskEvents)
+	ui.get("/tasks/:id/live", view, con.taskLiveUpdate)
+	ui.get("/tasks/:id/chart", view, con.taskChart)
+	ui.get("/tasks/:id/timeline", view, con.taskTimelinePage)
 	ui.get("/tasks/:id/document", view, at.document)
 	ui.get("/tasks/:id/edit/:part", tasks, con.taskEditForm)
 	ui.change(post, "/tasks/:id/edit/:part", tasks, "task.update", smallBody, con.taskEdit)

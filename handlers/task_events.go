@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"github.com/gofiber/fiber/v2"
 
 	"fleettasks/models"
@@ -11,16 +12,16 @@ import (
 const timelineCap = 20
 
 // taskTimeline is the task page's timeline: its latest events.
-func (h *console) taskTimeline(c *fiber.Ctx, id models.ID) (views.TaskEvents, error) {
-	l, err := h.tasks.TaskEvents(c.UserContext(), id, models.Page{Number: 1, Size: timelineCap}, true)
+func (h *console) taskTimeline(ctx context.Context, id models.ID) (views.TaskEvents, error) {
+	l, err := h.tasks.TaskEvents(ctx, id, models.Page{Number: 1, Size: timelineCap}, true)
 	if err != nil {
 		return views.TaskEvents{}, err
 	}
 	return views.TaskEvents{TaskID: id, Events: l.Items, Total: l.Total, Page: 1, Pages: 1, Capped: true}, nil
 }
 
-// GET /tasks/:id/events?page= — all of a task's events, newest first.
-func (h *console) taskEvents(c *fiber.Ctx) error {
+// GET /tasks/:id/timeline?page= — all of a task's events, newest first.
+func (h *console) taskTimelinePage(c *fiber.Ctx) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err

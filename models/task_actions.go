@@ -186,7 +186,10 @@ func (t *Tasks) PurgeTask(ctx context.Context, id ID, limit int) (bool, error) {
 		if _, err := tx.Exec(ctx, `DELETE FROM tasks WHERE id = $1 AND deleted_at IS NOT NULL`, id); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM task_counters WHERE task_id = $1`, id)
+		if _, err := tx.Exec(ctx, `DELETE FROM task_counters WHERE task_id = $1`, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM task_changes WHERE task_id = $1`, id)
 		gone = true
 		return err
 	})

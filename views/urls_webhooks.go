@@ -26,5 +26,5 @@ func WebhookTestURL(id models.ID) string { return WebhookURL(id) + "/test" }
 // WebhookDeleteURL deletes a webhook (POST).
 func WebhookDeleteURL(id models.ID) string { return WebhookURL(id) + "/delete" }
 
-// TaskEventsURL is page n of a task's events (its timeline).
-func TaskEventsURL(id models.ID, n int) string { return pageURL("/tasks/"+id.String()+"/events", n) }
+// TaskTimelineURL is page n of a task's events (its timeline).
+func TaskTimelineURL(id models.ID, n int) string { return pageURL("/tasks/"+id.String()+"/timeline", n) }
