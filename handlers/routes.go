@@ -143,7 +143,9 @@ func routes(app *fiber.App, d Deps) {
 
 	ui := routeSet{r: app, auth: []fiber.Handler{sessionAuth(d.Accounts), csrf.session()}, guard: g}
 	con := newConsole(d.Tasks, d.Registry, d.Files)
-	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
+	ov := newOverview(d.Tasks, d.Registry)
+	ui.get("/", view, ov.show)
+	ui.get("/failures", view, ov.failures)
 	ui.get("/tasks", view, con.taskList)
 	ui.get("/tasks/new", tasks, con.taskNew)
 	// the create form carries a one-time key: a double submit creates one task
