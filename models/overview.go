@@ -57,7 +57,11 @@ func (t *Task) EstimateSend(s *Statistics, rate int) ETA {
 	case t.PausedAt != nil:
 		return ETA{Reason: "paused"}
 	case s.Queued == 0 && s.Sent+s.InProgress > 0:
-		return ETA{Reason: fmt.Sprintf("all sent; %d devices still at work", s.Sent+s.InProgress)}
+		n := s.Sent + s.InProgress
+		if n == 1 {
+			return ETA{Reason: "all sent; 1 device still at work"}
+		}
+		return ETA{Reason: fmt.Sprintf("all sent; %d devices still at work", n)}
 	case s.Queued == 0:
 		return ETA{Known: true}
 	case rate <= 0:
