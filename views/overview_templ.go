@@ -948,7 +948,7 @@ func activityChart(ms []models.ActivityMinute) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 85, "</li></ul><details class=\"mt-2 text-sm\"><summary class=\"cursor-pointer\">The figures by minute</summary> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 85, "</li></ul><details id=\"activity-figures\" class=\"mt-2 text-sm\"><summary class=\"cursor-pointer\">The figures by minute</summary> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -104,6 +104,16 @@
       el.textContent = absolute.format(t) + (rel ? " (" + rel + ")" : "");
     });
   }
+  // A <details id> left open stays open when htmx swaps a fresh copy in
+  // (the overview refreshes itself every 30 seconds).
+  var openDetails = [];
+  document.addEventListener("htmx:beforeSwap", function () {
+    openDetails = Array.prototype.map.call(document.querySelectorAll("details[id][open]"), function (d) { return d.id; });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    openDetails.forEach(function (id) { var d = document.getElementById(id); if (d) d.open = true; });
+  });
+
   document.addEventListener("DOMContentLoaded", function () { localTimes(); });
   document.addEventListener("htmx:afterSettle", function () { localTimes(); });
   document.addEventListener("htmx:load", function (evt) { localTimes(evt.target); });

@@ -3,10 +3,12 @@
 -- fleet_activity counts, per minute and per hour, the notifies sent
 -- (kind SENT, by a sub-task's sent_at) and the sub-tasks that finished
 -- (kind = the final status, by finished_at). Statement-level triggers keep
--- it, like task_counters: +1 for each new row, -1 for each old one, so a row
--- whose sent_at, finished_at and status did not change cancels out; a rerun
--- takes a sub-task's outcome back out, a delete leaves the history alone.
--- The overview reads a few hundred rows whatever the fleet's size: the
+-- it, like task_counters (each backend adds to its own shard of a bucket,
+-- so concurrent writers rarely wait on one another): +1 for each new row,
+-- -1 for each old one, so a row whose sent_at, finished_at and status did
+-- not change cancels out; a rerun takes a sub-task's outcome back out, a
+-- delete leaves the history alone.
+-- The overview reads a few thousand rows at most whatever the fleet's size: the
 -- minutes of the last hour for its chart, the hours (and the minutes at the
 -- edge) of the last 24 hours and 7 days for its success rates. Minutes older
 -- than two days and hours older than eight are pruned hourly.
@@ -23,7 +25,7 @@ CREATE FUNCTION fleet_activity_apply() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
         INSERT INTO fleet_activity (width, bucket, kind, shard, n)
-        SELECT w, date_bin(make_interval(mins => w), at, timestamptz '2000-01-01 00:00:00+00'), kind, pg_backend_pid() % 4, sum(d)
+        SELECT w, date_bin(make_interval(mins => w), at, timestamptz '2000-01-01 00:00:00+00'), kind, pg_backend_pid() % 16, sum(d)
         FROM (
             SELECT 'SENT' AS kind, sent_at AS at, 1 AS d FROM new_rows WHERE sent_at IS NOT NULL
             UNION ALL
@@ -34,7 +36,7 @@ BEGIN
         ON CONFLICT (width, bucket, kind, shard) DO UPDATE SET n = fleet_activity.n + EXCLUDED.n;
     ELSE
         INSERT INTO fleet_activity (width, bucket, kind, shard, n)
-        SELECT w, date_bin(make_interval(mins => w), at, timestamptz '2000-01-01 00:00:00+00'), kind, pg_backend_pid() % 4, sum(d)
+        SELECT w, date_bin(make_interval(mins => w), at, timestamptz '2000-01-01 00:00:00+00'), kind, pg_backend_pid() % 16, sum(d)
         FROM (
             SELECT 'SENT' AS kind, sent_at AS at, 1 AS d FROM new_rows WHERE sent_at IS NOT NULL
             UNION ALL
