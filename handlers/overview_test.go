@@ -87,6 +87,7 @@ func TestOverviewFigures(t *testing.T) {
 	outcome("d4", models.SubFailed, base.Add(5*time.Second), base.Add(20*time.Second), "disk full")
 	outcome("d5", models.SubTimedOut, base.Add(-31*time.Hour), base.Add(-30*time.Hour), "timed out")
 	outcome("d6", models.SubRejected, base.Add(-8*24*time.Hour), base.Add(-8*24*time.Hour), "")
+	s.exec(`UPDATE subtasks SET status_details = '{"reason": "busy"}' WHERE task_id = $1 AND device_name = 'd6'`, task.ID)
 	// two devices online, one seen ten minutes ago
 	s.exec(`UPDATE devices SET last_seen = CASE device_name WHEN 'd8' THEN now() - interval '10 minutes' ELSE now() END
 		WHERE product_key = $1 AND device_name IN ('d1', 'd2', 'd8')`, pk)
@@ -160,6 +161,11 @@ func TestOverviewFigures(t *testing.T) {
 	}
 	if href := testid(doc, "failure").First().Find(`[data-testid="failure-device"]`).AttrOr("href", ""); href != views.DeviceURL(pk, "d4") {
 		t.Errorf("device link %q", href)
+	}
+	var reasons []string
+	testid(doc, "failure-reason").Each(func(_ int, c *goquery.Selection) { reasons = append(reasons, c.Text()) })
+	if strings.Join(reasons, "|") != `disk full|timed out|{"reason":"busy"}` {
+		t.Errorf("reasons %q", reasons)
 	}
 	if testid(doc, "more-failures").Length() != 0 {
 		t.Error("a link to more failures with three")
