@@ -21,7 +21,7 @@ type signIn struct {
 func (h *signIn) form(c *fiber.Ctx) error {
 	next := sameOriginPath(c.Query("next"))
 	if _, err := h.acc.Session(c.UserContext(), c.Cookies(sessionCookie)); err == nil {
-		return redirect(c, orTasks(next))
+		return redirect(c, orHome(next))
 	}
 	return render(c, "Sign in", views.LoginPage(views.LoginForm{Next: next}))
 }
@@ -50,7 +50,7 @@ func (h *signIn) login(c *fiber.Ctx) error {
 	c.Locals(userLocal, u)
 	auditTarget(c, "user", u.ID)
 	h.guard.record(c, "auth.login", "")
-	return redirect(c, orTasks(next))
+	return redirect(c, orHome(next))
 }
 
 // POST /logout — ends the session.
@@ -73,9 +73,9 @@ func withAuditEmail(c *fiber.Ctx, email string) *fiber.Ctx {
 	return c
 }
 
-func orTasks(next string) string {
+func orHome(next string) string {
 	if next == "" || next == "/login" {
-		return views.TasksURL("", "", 0)
+		return views.OverviewURL()
 	}
 	return next
 }

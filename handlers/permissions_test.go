@@ -131,6 +131,8 @@ func get(path string) request { return request{method: "GET", path: path} }
 var matrix = []matrixAction{
 	// view tasks, statistics, sub-tasks, devices, device logs, groups, files
 	{"list tasks", "", models.PermView, func(f *fixture) request { return get("/api/v1/tasks") }, func(f *fixture) request { return get("/tasks") }},
+	{"overview", "", models.PermView, nil, func(f *fixture) request { return get("/") }},
+	{"recent failures", "", models.PermView, nil, func(f *fixture) request { return get("/failures") }},
 	{"task statistics", "", models.PermView, func(f *fixture) request { return get("/api/v1/tasks/" + f.running.ID.String() + "/statistics") },
 		func(f *fixture) request { return get("/tasks/" + f.running.ID.String()) }},
 	{"sub-tasks", "", models.PermView, func(f *fixture) request { return get("/api/v1/tasks/" + f.running.ID.String() + "/subtasks") },

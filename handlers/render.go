@@ -46,6 +46,8 @@ func navKey(path string) string {
 	switch first {
 	case "devices", "products", "groups", "files", "users", "audit", "templates", "webhooks":
 		return first
+	case "", "failures":
+		return "overview"
 	}
 	return "tasks"
 }

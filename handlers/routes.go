@@ -158,7 +158,9 @@ func routes(app *fiber.App, d Deps) {
 	ui := routeSet{r: app, auth: []fiber.Handler{sessionAuth(d.Accounts), csrf.session()}, guard: g}
 	live := newLiveHub(d.Tasks, liveEvery, d.Config.SSEMaxStreams, d.Log)
 	con := newConsole(d.Tasks, d.Registry, d.Files, live)
-	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
+	ov := newOverview(d.Tasks, d.Registry)
+	ui.get("/", view, ov.show)
+	ui.get("/failures", view, ov.failures)
 	ui.get("/tasks", view, con.taskList)
 	ui.get("/tasks/events", view, con.tasksEvents) // live streams (server-sent events)
 	ui.get("/tasks/live", view, con.tasksLiveUpdate)

@@ -392,11 +392,11 @@ func DeviceOverviewTab(o DeviceOverview) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = infoRow("Last seen", whenPtr(o.Device.LastSeen)).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = infoTimeRow("Last seen", o.Device.LastSeen).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = infoRow("Registered", when(o.Device.CreatedAt)).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = infoTimeRow("Registered", &o.Device.CreatedAt).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -307,11 +307,11 @@ func TemplateShowPage(t *models.Template) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = infoRow("Created", when(t.CreatedAt)).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = infoTimeRow("Created", &t.CreatedAt).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = infoRow("Updated", when(t.UpdatedAt)).Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = infoTimeRow("Updated", &t.UpdatedAt).Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -27,4 +27,6 @@ func WebhookTestURL(id models.ID) string { return WebhookURL(id) + "/test" }
 func WebhookDeleteURL(id models.ID) string { return WebhookURL(id) + "/delete" }
 
 // TaskTimelineURL is page n of a task's events (its timeline).
-func TaskTimelineURL(id models.ID, n int) string { return pageURL("/tasks/"+id.String()+"/timeline", n) }
+func TaskTimelineURL(id models.ID, n int) string {
+	return pageURL("/tasks/"+id.String()+"/timeline", n)
+}

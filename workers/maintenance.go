@@ -14,7 +14,8 @@ import (
 
 // TypeLogMaintain is the hourly housekeeping: keeps the device message
 // log's daily partitions (creates the coming days', drops those past
-// retention) and deletes the idempotency keys past their 24 hours.
+// retention), deletes the idempotency keys past their 24 hours and prunes
+// the fleet overview's old minutes and hours.
 const TypeLogMaintain = "log:maintain"
 
 // LogMaintainer handles TypeLogMaintain.
@@ -39,6 +40,8 @@ func (m *LogMaintainer) ProcessTask(ctx context.Context, _ *asynq.Task) error {
 	if len(dropped) > 0 {
 		m.Log.Info("message log partitions dropped", "partitions", dropped)
 	}
-	_, err = m.DB.PurgeIdempotencyKeys(ctx)
-	return err
+	if _, err = m.DB.PurgeIdempotencyKeys(ctx); err != nil {
+		return err
+	}
+	return m.DB.PruneActivity(ctx, now)
 }

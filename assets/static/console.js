@@ -186,4 +186,44 @@
   });
   document.addEventListener("DOMContentLoaded", function () { reveal(); });
   document.addEventListener("htmx:afterSettle", function () { reveal(); });
+  // <time data-local-time datetime="…Z"> (views.Time): the text becomes
+  // the browser's local time with a relative form ("3 minutes ago"); the
+  // UTC time the server wrote stays in the title. Done on load, after
+  // every htmx swap and each minute (the relative form moves on).
+  var absolute = window.Intl && Intl.DateTimeFormat ? new Intl.DateTimeFormat(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short"
+  }) : null;
+  var relative = window.Intl && Intl.RelativeTimeFormat ? new Intl.RelativeTimeFormat(undefined, { numeric: "auto" }) : null;
+  function ago(ms) {
+    var s = Math.round(ms / 1000), a = Math.abs(s);
+    if (a < 45) return relative.format(0, "second");
+    if (a < 3600) return relative.format(Math.round(s / 60), "minute");
+    if (a < 86400) return relative.format(Math.round(s / 3600), "hour");
+    if (a < 30 * 86400) return relative.format(Math.round(s / 86400), "day");
+    return "";
+  }
+  function localTimes(root) {
+    if (!absolute) return;
+    var now = Date.now();
+    (root && root.querySelectorAll ? root : document).querySelectorAll("time[data-local-time]").forEach(function (el) {
+      var t = new Date(el.getAttribute("datetime"));
+      if (isNaN(t)) return;
+      var rel = relative ? ago(t.getTime() - now) : "";
+      el.textContent = absolute.format(t) + (rel ? " (" + rel + ")" : "");
+    });
+  }
+  // A <details id> left open stays open when htmx swaps a fresh copy in
+  // (the overview refreshes itself every 30 seconds).
+  var openDetails = [];
+  document.addEventListener("htmx:beforeSwap", function () {
+    openDetails = Array.prototype.map.call(document.querySelectorAll("details[id][open]"), function (d) { return d.id; });
+  });
+  document.addEventListener("htmx:afterSettle", function () {
+    openDetails.forEach(function (id) { var d = document.getElementById(id); if (d) d.open = true; });
+  });
+
+  document.addEventListener("DOMContentLoaded", function () { localTimes(); });
+  document.addEventListener("htmx:afterSettle", function () { localTimes(); });
+  document.addEventListener("htmx:load", function (evt) { localTimes(evt.target); });
+  setInterval(function () { localTimes(); }, 60000);
 })();

@@ -102,7 +102,7 @@ func TestConsoleInBrowser(t *testing.T) {
 
 	// --- create through the two steps, with a validation round trip ---
 	run(t, ctx, "open the empty list",
-		chromedp.Navigate(s.url+"/"),
+		chromedp.Navigate(s.url+"/tasks"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="empty-state"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="empty-state"] a`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="create-step-1"]`)),
