@@ -12,8 +12,8 @@ import (
 	"fleettasks/models"
 )
 
-// rows is the JavaScript list of the task list's names, in order.
-const rows = `[...document.querySelectorAll('[data-testid="task-row"]')].map(r => r.querySelector('td a.link').textContent).join()`
+// taskRows is the JavaScript list of the task list's names, in order.
+const taskRows = `[...document.querySelectorAll('[data-testid="task-row"]')].map(r => r.querySelector('td a.link').textContent).join()`
 
 // TestTaskListInBrowser: an operator sorts and filters the task list and
 // reloads it as it is; a row's Cancel dialog works from the keyboard; two
@@ -39,20 +39,20 @@ func TestTaskListInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="task-table"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="sort-name"]`)),
 	)
-	waitJS(t, ctx, "sorted A to Z, in the URL", rows+` === 'alpha,bravo,charlie,delta' && location.search === '?sort=name' &&
+	waitJS(t, ctx, "sorted A to Z, in the URL", taskRows+` === 'alpha,bravo,charlie,delta' && location.search === '?sort=name' &&
 		document.querySelector('th[aria-sort]').getAttribute('aria-sort') === 'ascending'`, 10*time.Second)
 	run(t, ctx, "sort Z to A", chromedp.Click(chromedp.CSS(`[data-testid="sort-name"]`)))
-	waitJS(t, ctx, "sorted Z to A, in the URL", rows+` === 'delta,charlie,bravo,alpha' && location.search === '?order=desc&sort=name' &&
+	waitJS(t, ctx, "sorted Z to A, in the URL", taskRows+` === 'delta,charlie,bravo,alpha' && location.search === '?order=desc&sort=name' &&
 		document.querySelector('th[aria-sort]').getAttribute('aria-sort') === 'descending'`, 10*time.Second)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.querySelector('#task-status');
 		s.value = 'IN_PROGRESS'; s.dispatchEvent(new Event('change', {bubbles: true})); return true })()`)); err != nil {
 		t.Fatal(err)
 	}
 	waitJS(t, ctx, "filtered In progress, still Z to A",
-		rows+` === 'charlie,bravo,alpha' && location.search.includes('status=IN_PROGRESS') && location.search.includes('sort=name') && location.search.includes('order=desc')`, 10*time.Second)
+		taskRows+` === 'charlie,bravo,alpha' && location.search.includes('status=IN_PROGRESS') && location.search.includes('sort=name') && location.search.includes('order=desc')`, 10*time.Second)
 	run(t, ctx, "reload", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`[data-testid="task-table"]`)))
 	waitJS(t, ctx, "the reloaded list keeps the filter and the sort",
-		rows+` === 'charlie,bravo,alpha' && document.querySelector('#task-status').value === 'IN_PROGRESS' &&
+		taskRows+` === 'charlie,bravo,alpha' && document.querySelector('#task-status').value === 'IN_PROGRESS' &&
 		 document.querySelector('th[aria-sort]').getAttribute('aria-sort') === 'descending'`, 5*time.Second)
 
 	// --- a row's Cancel from the keyboard: focus goes into the dialog, Escape closes it, focus comes back ---
@@ -88,7 +88,7 @@ func TestTaskListInBrowser(t *testing.T) {
 		t.Errorf("flash %q", flash)
 	}
 	waitJS(t, ctx, "back on the list as it was: only charlie is in progress",
-		rows+` === 'charlie' && location.search.includes('status=IN_PROGRESS') && location.search.includes('order=desc')`, 5*time.Second)
+		taskRows+` === 'charlie' && location.search.includes('status=IN_PROGRESS') && location.search.includes('order=desc')`, 5*time.Second)
 	for _, name := range []string{"alpha", "bravo"} {
 		var status string
 		if err := s.app.DB.Pool.QueryRow(context.Background(), `SELECT status FROM tasks WHERE name = $1`, name).Scan(&status); err != nil || status != "CANCELLED" {
