@@ -31,6 +31,9 @@ type consoleTasks interface {
 	GetTemplate(ctx context.Context, id models.ID) (*models.Template, error)
 	ListTemplates(ctx context.Context, q string, p models.Page) (models.List[models.Template], error)
 	DeleteTemplate(ctx context.Context, id models.ID) error
+	NewDraft(ctx context.Context, user models.ID, form map[string]string) (*models.Draft, error)
+	GetDraft(ctx context.Context, user models.ID, id string) (*models.Draft, error)
+	SaveDraft(ctx context.Context, user models.ID, id string, step int, form map[string]string) (bool, error)
 }
 
 // consoleRegistry is what the console uses of models.Registry.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -74,6 +73,11 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 			now, startedAt, expiresAt, p.policy).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("models: insert task: %w", err)
+		}
+		if in.Draft != nil {
+			if err := completeDraft(ctx, tx, in.Draft, id, p.in.Name, now); err != nil {
+				return err
+			}
 		}
 		var n int64
 		var single *string
@@ -202,35 +206,31 @@ func insertChunk(ctx context.Context, tx pgx.Tx, id ID, pk string, after, until 
 	return last, n, nil
 }
 
-// missingDevices names the first devices of the list that are not registered.
+// missingDevices reports each device of the list that is not registered
+// (at most MaxListedErrors of them, then how many more there are), on
+// its entry: "not registered: productKey/deviceName".
 func missingDevices(ctx context.Context, tx pgx.Tx, pks, dns []string, missing int64) error {
 	rows, err := tx.Query(ctx, `SELECT r.ord - 1, r.pk, r.dn FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(pk, dn, ord)
-		LEFT JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn WHERE d.id IS NULL ORDER BY r.ord LIMIT 5`, pks, dns)
+		LEFT JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn WHERE d.id IS NULL ORDER BY r.ord LIMIT $3`, pks, dns, MaxListedErrors)
 	if err != nil {
 		return err
 	}
-	var names []string
-	first := -1
+	var errs Errors
 	for rows.Next() {
 		var i int
 		var pk, dn string
 		if err := rows.Scan(&i, &pk, &dn); err != nil {
 			return err
 		}
-		if first < 0 {
-			first = i
-		}
-		names = append(names, pk+"/"+dn)
+		errs = append(errs, Unprocessable(fmt.Sprintf("target.devices[%d]", i), "not registered: %s/%s", pk, dn))
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	more := ""
-	if missing > int64(len(names)) {
-		more = fmt.Sprintf(" and %d more", missing-int64(len(names)))
+	if missing > int64(len(errs)) {
+		errs = append(errs, Unprocessable("target.devices", "%d more listed devices are not registered", missing-int64(len(errs))))
 	}
-	return Unprocessable(fmt.Sprintf("target.devices[%d]", first), "%d listed devices are not registered: %s%s",
-		missing, strings.Join(names, ", "), more)
+	return errs.err()
 }
 
 func singleProduct(pks []string) *string {

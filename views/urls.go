@@ -105,3 +105,12 @@ func TokenRevokeURL(id models.ID) string { return "/tokens/" + id.String() + "/r
 
 // AuditURL is the audit log, optionally filtered by target.
 func AuditURL(target string) string { return withQuery("/audit", "target", target) }
+
+// TaskDraftURL is the create form's draft id at step (1 or 2).
+func TaskDraftURL(id string, step int) string {
+	u := TaskNewURL() + "?draft=" + url.QueryEscape(id)
+	if step == 2 {
+		u += "&step=2"
+	}
+	return u
+}

@@ -77,5 +77,14 @@
     if (evt.target.matches && evt.target.matches("input[type=radio]")) reveal();
   });
   document.addEventListener("DOMContentLoaded", function () { reveal(); });
+
+  // A page whose form is kept on the server (the create form's draft)
+  // takes the draft's URL, so that a reload or Back brings the values back.
+  // Only on a full load: a step htmx shows comes with its URL pushed.
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.querySelector("[data-replace-url]");
+    var to = el && el.getAttribute("data-replace-url");
+    if (to && location.pathname + location.search !== to) history.replaceState(history.state, "", to);
+  });
   document.addEventListener("htmx:afterSettle", function () { reveal(); });
 })();
