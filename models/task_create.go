@@ -29,6 +29,7 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 			return nil, err
 		}
 	}
+	var kept *JobFile
 	if in.JobFile != nil {
 		f, err := t.files.Get(ctx, in.JobFile.FileID)
 		if IsNotFound(err) {
@@ -39,6 +40,7 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 		if f.Kind != "firmware" {
 			return nil, Unprocessable("jobFile.fileId", "file %s is a %s file; the task file must be an uploaded firmware/data file", f.ID, f.Kind)
 		}
+		kept = &JobFile{FileID: f.ID, Name: f.Name, Size: f.Size, SignMethod: p.signMethod, Sign: f.Sign(p.signMethod)}
 	}
 
 	status, startedAt, expiresAt := TaskInProgress, &now, ptr(now.Add(TaskExpiry))
@@ -66,11 +68,11 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 	err = pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO tasks (name, type, description, status, target_type, target_product_key,
 			target_group_id, device_count, job_document, rule_file_id, job_file_id, sign_method, rollout_per_minute, qos,
-			in_progress_timeout_minutes, scheduled_at, created_at, updated_at, started_at, expires_at, policy, wave_opened_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16,$17,$18,$19,$17) RETURNING id`,
+			in_progress_timeout_minutes, scheduled_at, created_at, updated_at, started_at, expires_at, policy, wave_opened_at, job_file)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16,$17,$18,$19,$17,$20) RETURNING id`,
 			p.in.Name, p.in.Type, in.Description, status, p.in.Target.Type, productKey, groupID, string(p.document),
 			in.RuleFileID, jobFileID, signMethod, p.rollout, p.qos, in.InProgressTimeoutMinutes, in.ScheduledAt,
-			now, startedAt, expiresAt, p.policy).Scan(&id)
+			now, startedAt, expiresAt, p.policy, kept).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("models: insert task: %w", err)
 		}
