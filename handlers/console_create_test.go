@@ -149,8 +149,9 @@ func TestConsoleUploadAndSearch(t *testing.T) {
 		t.Fatalf("bad rule upload: %d %q", code, doc.Text())
 	}
 	code, doc = upload("firmware", "jobFile", "fw.bin", "firmware bytes")
-	if code != 200 || doc.Find(`input[name="jobFileId"]`).Length() != 1 {
-		t.Fatalf("firmware upload: %d", code)
+	if code != 200 || doc.Find(`select[name="jobFileId"] option[selected]`).AttrOr("value", "") == "" ||
+		!strings.Contains(testid(doc, "uploaded-jobFileId").Text(), "fw.bin") {
+		t.Fatalf("firmware upload: %d %q", code, doc.Text())
 	}
 	code, doc = upload("firmware", "jobFile", "fw.exe", "x")
 	if code != 422 || !strings.Contains(doc.Text(), "not a firmware file") {

@@ -114,3 +114,6 @@ func TaskDraftURL(id string, step int) string {
 	}
 	return u
 }
+
+// FirmwareSearchURL is the create form's search of uploaded firmware.
+func FirmwareSearchURL() string { return "/console/firmware" }

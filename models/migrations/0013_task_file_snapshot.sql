@@ -7,3 +7,6 @@ ALTER TABLE tasks ADD COLUMN job_file jsonb;
 UPDATE tasks t SET job_file = jsonb_build_object('fileId', f.id::text, 'name', f.name, 'size', f.size,
         'signMethod', t.sign_method, 'sign', CASE WHEN t.sign_method = 'MD5' THEN f.md5 ELSE f.sha256 END)
     FROM files f WHERE f.id = t.job_file_id;
+-- An upload finds the files already there with the same content (a
+-- duplicate is offered instead of a second copy).
+CREATE INDEX files_sha256_idx ON files (kind, sha256);
