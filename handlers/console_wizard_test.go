@@ -46,6 +46,13 @@ func TestCreateWizardDraft(t *testing.T) {
 	if len(draft) < 20 || doc.Find("#task-form").AttrOr("data-replace-url", "") != step1URL || doc.Find("#task-form").AttrOr("hx-history", "") != "false" {
 		t.Fatalf("a new form: draft %q, data-replace-url %q", draft, doc.Find("#task-form").AttrOr("data-replace-url", ""))
 	}
+	// what is typed is kept before Next, for a reload
+	if resp, _ := s.page("POST", "/tasks/new/draft", url.Values{"draft": {draft}, "name": {"typed"}}, true); resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("autosave: %d", resp.StatusCode)
+	}
+	if _, doc := s.page("GET", step1URL, nil, false); doc.Find("#f-name").AttrOr("value", "") != "typed" || testid(doc, "draft-autosave").AttrOr("hx-post", "") != "/tasks/new/draft" {
+		t.Errorf("a reload before Next: name %q", doc.Find("#f-name").AttrOr("value", ""))
+	}
 	form := formOf(doc, "#task-form")
 	for k, v := range createForm(pk) {
 		if k != "step" {

@@ -184,6 +184,7 @@ func routes(app *fiber.App, d Deps) {
 	ui.change(post, "/groups", registry, "group.create", smallBody, con.groupCreate)
 	ui.post("/tasks/new/policy", tasks, con.policyPreview)
 	ui.get("/console/firmware", tasks, con.firmwareSearch)
+	ui.post("/tasks/new/draft", tasks, con.taskDraftSave)
 	ui.post("/groups/preview", view, con.groupPreview) // the query in the body: up to 4,000 characters
 	ui.get("/groups/:id", view, con.groupShow)
 	ui.change(post, "/groups/:id/rename", registry, "group.rename", smallBody, con.groupRename)

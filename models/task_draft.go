@@ -69,10 +69,11 @@ func (t *Tasks) GetDraft(ctx context.Context, user ID, id string) (*Draft, error
 	return d, err
 }
 
-// SaveDraft keeps form at step as user's draft id, unless it is completed
-// (it then stays as it was); it reports whether it saved.
+// SaveDraft keeps form at step (0: the step it has) as user's draft id,
+// unless it is completed (it then stays as it was); it reports whether it
+// saved.
 func (t *Tasks) SaveDraft(ctx context.Context, user ID, id string, step int, form map[string]string) (bool, error) {
-	tag, err := t.db.Pool.Exec(ctx, `UPDATE task_drafts SET step = $3, form = $4, expires_at = $5
+	tag, err := t.db.Pool.Exec(ctx, `UPDATE task_drafts SET step = CASE WHEN $3 = 0 THEN step ELSE $3 END, form = $4, expires_at = $5
 		WHERE id = $1 AND user_id = $2 AND completed_at IS NULL`, id, user, step, form, t.now().Add(DraftTTL))
 	return tag.RowsAffected() == 1, err
 }

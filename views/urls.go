@@ -117,3 +117,7 @@ func TaskDraftURL(id string, step int) string {
 
 // FirmwareSearchURL is the create form's search of uploaded firmware.
 func FirmwareSearchURL() string { return "/console/firmware" }
+
+// TaskDraftSaveURL keeps the create form's values in its draft as they are
+// typed.
+func TaskDraftSaveURL() string { return TaskNewURL() + "/draft" }

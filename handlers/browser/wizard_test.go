@@ -44,10 +44,27 @@ func TestCreateWizardInBrowser(t *testing.T) {
 		return v
 	}
 
-	run(t, ctx, "fill step 1, picking the uploaded firmware",
+	run(t, ctx, "type a name on step 1",
 		chromedp.Navigate(s.url+"/tasks/new"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="create-step-1"]`)),
+	)
+	waitJS(t, ctx, "step 1 has its draft's URL", `location.search.startsWith('?draft=')`, 5*time.Second)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.body.addEventListener('htmx:afterRequest',
+		e => { if (e.detail.successful && e.detail.pathInfo.requestPath.endsWith('/tasks/new/draft')) window.draftSaved = true }) === undefined`)); err != nil {
+		t.Fatal(err)
+	}
+	run(t, ctx, "type a name",
 		chromedp.SendKeys(chromedp.CSS(`#f-name`), "wizard lamps"),
+	)
+	waitJS(t, ctx, "the draft keeps what is typed", `window.draftSaved === true`, 10*time.Second)
+	run(t, ctx, "reload step 1 before Next",
+		chromedp.Reload(),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="create-step-1"]`)),
+	)
+	if v := value(`#f-name`); v != "wizard lamps" {
+		t.Fatalf("a reload of step 1 lost the name: %q", v)
+	}
+	run(t, ctx, "fill step 1, picking the uploaded firmware",
 		chromedp.SendKeys(chromedp.CSS(`#f-devices`), devices),
 		chromedp.SendKeys(chromedp.CSS(`#f-jobDocument`), `{"k":"v"}`),
 		chromedp.SendKeys(chromedp.CSS(`#firmware-q`), fw.SHA256[:8]),
