@@ -39,7 +39,7 @@ func TestTaskFileKept(t *testing.T) {
 	}
 	for _, m := range migrations {
 		if m.Version == 13 {
-			if _, err := db.Pool.Exec(ctx, `ALTER TABLE tasks DROP COLUMN job_file`); err != nil {
+			if _, err := db.Pool.Exec(ctx, `ALTER TABLE tasks DROP COLUMN job_file; DROP INDEX files_sha256_idx`); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := db.Pool.Exec(ctx, m.SQL); err != nil {
