@@ -31,8 +31,12 @@ func (h *apiTasks) list(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	sort, err := models.ParseTaskSort(c.Query("sort"), c.Query("order"))
+	if err != nil {
+		return err
+	}
 	list, err := h.tasks.ListTasks(c.UserContext(), models.TaskFilter{
-		Status: c.Query("status"), Q: c.Query("q"), ProductKey: c.Query("productKey"), TargetType: c.Query("targetType"),
+		Status: c.Query("status"), Q: c.Query("q"), ProductKey: c.Query("productKey"), TargetType: c.Query("targetType"), Sort: sort,
 	}, p)
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ const (
 	auditTargetLocal  = "audit.target"
 	auditChangesLocal = "audit.changes"
 	auditSkipLocal    = "audit.skip"
+	auditTargetsLocal = "audit.targets"
 )
 
 // notDone says that a request answered without an error status (a
@@ -29,6 +30,16 @@ func notDone(c *fiber.Ctx) { c.Locals(auditSkipLocal, true) }
 // it (a created task's id, say): "task:42".
 func auditTarget(c *fiber.Ctx, kind string, id any) {
 	c.Locals(auditTargetLocal, kind+":"+toString(id))
+}
+
+// auditEach names the targets of a bulk action, each of kind: the log
+// gets one entry for each, as if each had been its own request.
+func auditEach(c *fiber.Ctx, kind string, ids []models.ID) {
+	targets := make([]string, len(ids))
+	for i, id := range ids {
+		targets[i] = kind + ":" + id.String()
+	}
+	c.Locals(auditTargetsLocal, targets)
 }
 
 // auditTask names task id as the target and records its name: the name
@@ -78,22 +89,32 @@ func (g guard) act(p models.Permission, action string) fiber.Handler {
 		if err := check(c); err != nil {
 			return err
 		}
-		if c.Response().StatusCode() < 400 && c.Locals(auditSkipLocal) == nil {
-			g.record(c, action)
+		if c.Response().StatusCode() >= 400 || c.Locals(auditSkipLocal) != nil {
+			return nil
 		}
+		if targets, ok := c.Locals(auditTargetsLocal).([]string); ok {
+			for _, t := range targets {
+				g.record(c, action, t)
+			}
+			return nil
+		}
+		g.record(c, action, "")
 		return nil
 	}
 }
 
-// record writes the audit entry of a request that succeeded. A failed
-// write is logged with the request id; the action itself has happened.
-func (g guard) record(c *fiber.Ctx, action string) {
+// record writes the audit entry of a request that succeeded, on target
+// when set. A failed write is logged with the request id; the action
+// itself has happened.
+func (g guard) record(c *fiber.Ctx, action, target string) {
 	e := models.AuditEntry{Action: action, SourceIP: c.IP(), RequestID: requestID(c)}
 	if u := currentUser(c); u != nil {
 		id := u.ID
 		e.UserID, e.Email, e.Role = &id, u.Email, string(u.Role)
 	}
-	if t, ok := c.Locals(auditTargetLocal).(string); ok {
+	if target != "" {
+		e.Target = target
+	} else if t, ok := c.Locals(auditTargetLocal).(string); ok {
 		e.Target = t
 	} else {
 		e.Target = routeTarget(c, action)

@@ -14,6 +14,7 @@ type consoleTasks interface {
 	ListTasks(ctx context.Context, f models.TaskFilter, p models.Page) (models.List[models.Task], error)
 	StatisticsOf(ctx context.Context, ids []models.ID) (map[models.ID]*models.Statistics, error)
 	GetTask(ctx context.Context, id models.ID) (*models.Task, error)
+	TaskDevices(ctx context.Context, id models.ID) ([]models.DeviceRef, error)
 	Statistics(ctx context.Context, id models.ID) (*models.Statistics, error)
 	PatchTask(ctx context.Context, id models.ID, p models.TaskPatch) (*models.Task, error)
 	CancelTask(ctx context.Context, id models.ID) (*models.Task, error)

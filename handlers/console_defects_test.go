@@ -305,3 +305,24 @@ func TestOnlineExplained(t *testing.T) {
 		t.Errorf("the State column's help: %q, want %q", got, want)
 	}
 }
+
+// TestDevicesNaturalOrder: devices are listed d1, d2, … d10, not d1, d10,
+// d11 … d2, on the device list and in a dynamic group's preview.
+func TestDevicesNaturalOrder(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	testenv.SeedDevices(t, s.Deps.DB, pk, 12)
+	_, doc := s.page("GET", "/devices?productKey="+pk, nil, false)
+	var names []string
+	doc.Find(`[data-testid="device-row"]`).Each(func(_ int, r *goquery.Selection) { names = append(names, r.AttrOr("data-device", "")) })
+	if got := strings.Join(names, " "); got != "d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12" {
+		t.Errorf("device list order: %s", got)
+	}
+	ds, _, err := s.Deps.Registry.PreviewGroupQuery(t.Context(), "productKey = '"+pk+"'", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 3 || ds[2].DeviceName != "d3" {
+		t.Errorf("group preview order: %+v", ds)
+	}
+}

@@ -38,7 +38,7 @@ func (h *signIn) login(c *fiber.Ctx) error {
 			return err
 		}
 		if me.Kind != models.KindInvalid {
-			h.guard.record(withAuditEmail(c, email), "auth.login_failed")
+			h.guard.record(withAuditEmail(c, email), "auth.login_failed", "")
 		}
 		c.Status(kindStatus[me.Kind])
 		return render(c, "Sign in", views.LoginPage(views.LoginForm{Email: email, Next: next, Error: me.Message}))
@@ -49,7 +49,7 @@ func (h *signIn) login(c *fiber.Ctx) error {
 		SameSite: fiber.CookieSameSiteLaxMode, Expires: time.Unix(1, 0)})
 	c.Locals(userLocal, u)
 	auditTarget(c, "user", u.ID)
-	h.guard.record(c, "auth.login")
+	h.guard.record(c, "auth.login", "")
 	return redirect(c, orTasks(next))
 }
 
@@ -62,7 +62,7 @@ func (h *signIn) logout(c *fiber.Ctx) error {
 	if u := currentUser(c); u != nil {
 		auditTarget(c, "user", u.ID)
 	}
-	h.guard.record(c, "auth.logout")
+	h.guard.record(c, "auth.logout", "")
 	setFlash(c, "ok", "You are signed out.")
 	return redirect(c, views.LoginURL(""))
 }

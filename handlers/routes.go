@@ -146,10 +146,12 @@ func routes(app *fiber.App, d Deps) {
 	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
 	ui.get("/tasks", view, con.taskList)
 	ui.get("/tasks/new", tasks, con.taskNew)
-	// the create form carries a one-time key: a double submit creates one task
+	// the create form and the list's Cancel selected carry a one-time key:
+	// a double submit creates one task, or cancels once
 	uiOnce := ui
 	uiOnce.once = func(bool) fiber.Handler { return once.formField() }
 	uiOnce.change(post, "/tasks/new", tasks, "task.create", largeBody, con.taskCreate)
+	uiOnce.change(post, "/tasks/cancel", tasks, "task.cancel", smallBody, con.tasksCancel) // the tasks ticked in the list
 	ui.get("/tasks/:id", view, con.taskShow)
 	ui.get("/tasks/:id/summary", view, con.taskSummary)
 	ui.get("/tasks/:id/chart", view, con.taskChart)

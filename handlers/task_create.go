@@ -14,8 +14,8 @@ import (
 
 // GET /tasks/new — step 1 of the create form, kept as a new draft whose
 // URL the page takes (/tasks/new?draft=ID); ?template=ID fills it in from
-// a template. GET /tasks/new?draft=ID[&step=2] shows a draft again: after
-// a reload, or the browser's Back and Forward.
+// a template, ?duplicate=ID from a task. GET /tasks/new?draft=ID[&step=2]
+// shows a draft again: after a reload, or the browser's Back and Forward.
 func (h *console) taskNew(c *fiber.Ctx) error {
 	f := views.TaskForm{Step: 1, Values: createFormValues(nil), Errors: map[string]string{}, Once: newNonce()}
 	if id := c.Query("draft"); id != "" {
@@ -44,10 +44,17 @@ func (h *console) taskNew(c *fiber.Ctx) error {
 	if tpl != nil {
 		templateValues(f.Values, tpl)
 	}
+	dup := false
+	if s := c.Query("duplicate"); s != "" && tpl == nil {
+		var err error
+		if dup, err = h.duplicate(c, &f, s); err != nil {
+			return err
+		}
+	}
 	if err := h.formLists(c, &f); err != nil {
 		return err
 	}
-	if !viewer(c).Role.Can(models.PermFilesWrite) && tpl == nil {
+	if !viewer(c).Role.Can(models.PermFilesWrite) && tpl == nil && !dup {
 		// the upload is not offered: start from an uploaded rule file, or
 		// from JSON when there is none
 		f.Values["ruleSource"] = "inline"

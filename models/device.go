@@ -113,7 +113,7 @@ func (r *Registry) ListDevices(ctx context.Context, f DeviceFilter, pg Page) ([]
 	if err := r.db.Pool.QueryRow(ctx, "SELECT count(*)"+sql, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("models: count devices: %w", err)
 	}
-	sql += " ORDER BY d.product_key, d.device_name LIMIT " + arg(pg.Size) + " OFFSET " + arg(pg.Offset())
+	sql += " ORDER BY d.product_key, d.device_name COLLATE natural_order LIMIT " + arg(pg.Size) + " OFFSET " + arg(pg.Offset())
 	rows, err := r.db.Pool.Query(ctx, "SELECT "+deviceColumns+sql, args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: list devices: %w", err)

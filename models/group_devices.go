@@ -27,7 +27,7 @@ func (r *Registry) PreviewGroupQuery(ctx context.Context, query string, limit in
 		return nil, 0, fmt.Errorf("models: preview group query: %w", err)
 	}
 	rows, err := r.db.Pool.Query(ctx, `SELECT `+deviceColumns+` FROM devices d WHERE `+cond+
-		fmt.Sprintf(` ORDER BY d.product_key, d.device_name LIMIT %d`, limit), args...)
+		fmt.Sprintf(` ORDER BY d.product_key, d.device_name COLLATE natural_order LIMIT %d`, limit), args...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("models: preview group query: %w", err)
 	}

@@ -39,10 +39,11 @@ type TaskFilter struct {
 	Status     string // one task status, or empty for all
 	Q          string // part of the name, case-insensitive
 	ProductKey string
-	TargetType string // DEVICE_LIST, PRODUCT or GROUP, or empty for all
+	TargetType string   // DEVICE_LIST, PRODUCT or GROUP, or empty for all
+	Sort       TaskSort // newest first unless set
 }
 
-// ListTasks lists tasks, newest first.
+// ListTasks lists tasks in the filter's order, newest first by default.
 func (t *Tasks) ListTasks(ctx context.Context, f TaskFilter, p Page) (List[Task], error) {
 	if err := checkAllStorable("q", f.Q, "productKey", f.ProductKey); err != nil {
 		return List[Task]{}, err
@@ -73,7 +74,7 @@ func (t *Tasks) ListTasks(ctx context.Context, f TaskFilter, p Page) (List[Task]
 		return List[Task]{}, fmt.Errorf("models: count tasks: %w", err)
 	}
 	var tasks []Task
-	if err := q.Order("id DESC").Offset(p.Offset()).Limit(p.Size).Find(&tasks).Error; err != nil {
+	if err := q.Order(f.Sort.orderSQL()).Offset(p.Offset()).Limit(p.Size).Find(&tasks).Error; err != nil {
 		return List[Task]{}, fmt.Errorf("models: list tasks: %w", err)
 	}
 	for i := range tasks {

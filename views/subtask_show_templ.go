@@ -123,14 +123,14 @@ func SubtaskShow(d SubtaskDetail) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<article class=\"mt-2 rounded-lg border border-slate-300 bg-slate-50 p-4\" data-testid=\"subtask-detail\" aria-labelledby=\"subtask-detail-title\"><div class=\"flex flex-wrap items-start justify-between gap-2\"><h3 id=\"subtask-detail-title\" class=\"font-semibold\">Execution details · ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<article class=\"mt-2 rounded-lg border border-slate-300 bg-slate-50 p-4\" data-testid=\"subtask-detail\" aria-labelledby=\"subtask-detail-title\"><div class=\"flex flex-wrap items-start justify-between gap-2\"><h3 id=\"subtask-detail-title\" class=\"font-semibold\" tabindex=\"-1\">Execution details · ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var8 string
 		templ_7745c5c3_Var8, templ_7745c5c3_Err = templ.JoinStringErrs(d.Subtask.ProductKey)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `subtask_show.templ`, Line: 26, Col: 98}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `subtask_show.templ`, Line: 26, Col: 112}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var8))
 		if templ_7745c5c3_Err != nil {
@@ -143,7 +143,7 @@ func SubtaskShow(d SubtaskDetail) templ.Component {
 		var templ_7745c5c3_Var9 string
 		templ_7745c5c3_Var9, templ_7745c5c3_Err = templ.JoinStringErrs(d.Subtask.DeviceName)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `subtask_show.templ`, Line: 26, Col: 123}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `subtask_show.templ`, Line: 26, Col: 137}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var9))
 		if templ_7745c5c3_Err != nil {

@@ -465,7 +465,7 @@ func SubtaskTable(d SubtaskList) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "\" hx-target=\"#subtask-detail\" hx-swap=\"innerHTML show:#subtask-detail:top\" data-testid=\"execution-details\">Execution details</a></td></tr>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "\" hx-target=\"#subtask-detail\" hx-swap=\"innerHTML\" data-testid=\"execution-details\">Execution details</a></td></tr>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

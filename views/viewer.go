@@ -37,6 +37,7 @@ func can(ctx context.Context, p models.Permission) bool {
 // requests send it in the X-Csrf-Token header instead).
 const CSRFField = "_csrf"
 
-// IdempotencyField is the create form's one-time key: the form sent twice
-// (a double click, a resubmit) creates one task.
+// IdempotencyField is the one-time key of the create form and of the task
+// list's Cancel selected: the form sent twice (a double click, a resubmit)
+// creates one task, or cancels once.
 const IdempotencyField = "_once"

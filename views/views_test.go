@@ -70,12 +70,12 @@ func TestTaskHeaderActions(t *testing.T) {
 }
 
 func TestTaskListEmptyAndRows(t *testing.T) {
-	d := doc(t, views.TaskResults(views.TaskList{Page: 1, Pages: 1}))
+	d := doc(t, views.TaskResults(views.TaskList{Query: views.TaskListQuery{Page: 1}, Pages: 1}))
 	if byID(d, "empty-state").Find(`a[href="/tasks/new"]`).Length() != 1 {
 		t.Error("empty state without Create Task")
 	}
 	task := models.Task{ID: 3, Name: "lamps", Status: models.TaskInProgress, Target: models.Target{Type: models.TargetDeviceList, DeviceCount: 2}}
-	d = doc(t, views.TaskResults(views.TaskList{Tasks: []models.Task{task}, Stats: map[models.ID]*models.Statistics{3: {Total: 2, Succeeded: 1, Queued: 1}}, Page: 1, Pages: 2, Total: 21}))
+	d = doc(t, views.TaskResults(views.TaskList{Tasks: []models.Task{task}, Stats: map[models.ID]*models.Statistics{3: {Total: 2, Succeeded: 1, Queued: 1}}, Query: views.TaskListQuery{Page: 1}, Pages: 2, Total: 21}))
 	row := byID(d, "task-row")
 	if row.Length() != 1 || row.Find(`[data-testid="progress-bar"] > div`).Length() != 2 || !strings.Contains(row.Text(), "2 devices") {
 		t.Errorf("row %q", row.Text())

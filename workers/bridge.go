@@ -276,6 +276,7 @@ type request struct {
 	subtask *models.ID
 	reply   []byte // the reply to send; nil for none
 	replay  bool   // reply is the stored answer to a retransmission
+	ackCode *int   // the code a notify_reply carried, for the device log
 }
 
 func (r *request) fail(code int, msg string) {

@@ -3,6 +3,7 @@ package workers
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"fleettasks/models"
@@ -65,10 +66,15 @@ func (b *Bridge) parse(reqs []*request, now time.Time) {
 		switch r.kind {
 		case protocol.KindNotifyReply:
 			var ack struct {
-				ID string `json:"id"`
+				ID   string          `json:"id"`
+				Code json.RawMessage `json:"code"` // read apart: a bad code loses only itself
 			}
 			if json.Unmarshal(r.msg.Payload(), &ack) == nil && protocol.ValidID(ack.ID) {
 				r.id = ack.ID
+				if c, err := strconv.ParseInt(string(ack.Code), 10, 32); err == nil {
+					code := int(c)
+					r.ackCode = &code
+				}
 			}
 			continue
 		case protocol.KindGet, protocol.KindUpdate:

@@ -135,6 +135,8 @@ func (b *Bridge) answer(ctx context.Context, reqs []*request) map[*request]mqtt.
 		if r.code > 0 {
 			code := r.code
 			in.Code = &code
+		} else if r.ackCode != nil {
+			in.Code = r.ackCode
 		}
 		b.logw.Add(in)
 		if r.reply == nil {

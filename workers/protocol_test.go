@@ -74,6 +74,12 @@ func TestTaskLifecycleOverMQTT(t *testing.T) {
 		s.app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM subtasks WHERE delivered_at IS NOT NULL`).Scan(&n)
 		return n == 2
 	})
+	// the device log shows the code each device answered its notify with
+	eventually(t, 5*time.Second, "notify_reply codes logged", func() bool {
+		var n int
+		s.app.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM device_messages WHERE topic LIKE '%/notify_reply' AND code = 200`).Scan(&n)
+		return n == 2
+	})
 
 	d := devs[0]
 	list := d.request(protocol.KindGet, map[string]string{"taskId": "$list"})

@@ -36,13 +36,40 @@
     });
   });
 
+  // The execution details drawer: opening it moves the focus to its
+  // heading and marks the row it belongs to; Escape or Close empties it
+  // and gives the focus back to the link that opened it.
+  var drawerOpener = null;
+  function closeDrawer(panel) {
+    panel.replaceChildren();
+    document.querySelectorAll('[data-drawer-row]').forEach(function (r) { r.removeAttribute("data-drawer-row"); r.removeAttribute("aria-current"); });
+    if (drawerOpener && document.body.contains(drawerOpener)) drawerOpener.focus();
+    drawerOpener = null;
+  }
+  document.addEventListener("htmx:afterSwap", function (evt) {
+    var panel = evt.detail.target;
+    if (!panel || !panel.classList || !panel.classList.contains("drawer")) return;
+    var opener = evt.detail.requestConfig && evt.detail.requestConfig.elt;
+    drawerOpener = opener || null;
+    document.querySelectorAll('[data-drawer-row]').forEach(function (r) { r.removeAttribute("data-drawer-row"); r.removeAttribute("aria-current"); });
+    var row = opener && opener.closest && opener.closest("tr");
+    if (row) { row.setAttribute("data-drawer-row", ""); row.setAttribute("aria-current", "true"); }
+    var heading = panel.querySelector("h3[tabindex]");
+    if (heading) heading.focus();
+  });
+  document.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Escape") return;
+    var panel = document.querySelector(".drawer");
+    if (panel && panel.firstElementChild && !document.querySelector("dialog[open]")) { evt.preventDefault(); closeDrawer(panel); }
+  });
+
   document.addEventListener("click", function (evt) {
     var t = evt.target.closest("[data-open-dialog],[data-close-dialog],[data-add-device],[data-clear]");
     if (!t) return;
     // <button data-clear="id"> empties element id (closes a panel)
     if (t.hasAttribute("data-clear")) {
       var panel = document.getElementById(t.getAttribute("data-clear"));
-      if (panel) { evt.preventDefault(); panel.replaceChildren(); }
+      if (panel) { evt.preventDefault(); closeDrawer(panel); }
       return;
     }
     // <button data-open-dialog="id"> opens the native <dialog id>.
@@ -64,6 +91,43 @@
       t.setAttribute("aria-pressed", "true");
     }
   });
+
+  // Bulk selection: the checkboxes with data-bulk-select and form=<id>
+  // belong to the form[data-bulk] of that id; a checkbox with
+  // data-bulk-all=<id> ticks them all. The form's [data-bulk-button]s are
+  // enabled only with a selection, and every [data-bulk-count=<id>] says
+  // how many in its data-none, data-one or data-many words (# the number).
+  function bulk() {
+    document.querySelectorAll("form[data-bulk]").forEach(function (form) {
+      // getAttribute: form.id would be the form's controls named "id"
+      var id = form.getAttribute("id");
+      var boxes = document.querySelectorAll('input[data-bulk-select][form="' + id + '"]');
+      var n = 0;
+      boxes.forEach(function (b) { if (b.checked) n++; });
+      form.querySelectorAll("[data-bulk-button]").forEach(function (b) { b.disabled = n === 0; });
+      document.querySelectorAll('[data-bulk-count="' + id + '"]').forEach(function (el) {
+        var words = n === 1 ? el.getAttribute("data-one") : (n === 0 && el.getAttribute("data-none")) || el.getAttribute("data-many");
+        if (words) el.textContent = words.replace("#", String(n));
+      });
+      document.querySelectorAll('input[data-bulk-all="' + id + '"]').forEach(function (all) {
+        all.checked = n > 0 && n === boxes.length;
+        all.indeterminate = n > 0 && n < boxes.length;
+      });
+    });
+  }
+  document.addEventListener("change", function (evt) {
+    var t = evt.target;
+    if (!t.matches) return;
+    if (t.matches("input[data-bulk-all]")) {
+      document.querySelectorAll('input[data-bulk-select][form="' + t.getAttribute("data-bulk-all") + '"]').forEach(function (b) { b.checked = t.checked; });
+      bulk();
+    } else if (t.matches("input[data-bulk-select]")) {
+      bulk();
+    }
+  });
+  document.addEventListener("DOMContentLoaded", bulk);
+  document.addEventListener("htmx:afterSettle", bulk);
+  window.addEventListener("pageshow", bulk);
 
   // Radio groups with data-reveal show the panel named by the checked value.
   function reveal(root) {

@@ -62,8 +62,10 @@ func (b *benchRun) millionTask(ctx context.Context) (models.ID, error) {
 	if err := b.seedProduct(ctx, "bench-s", 10); err != nil {
 		return 0, err
 	}
-	if _, err := b.db.Pool.Exec(ctx, `INSERT INTO tasks (name, status, target_type, target_product_key, device_count, job_document, rollout_per_minute, qos)
-		SELECT 'small-' || g, ($1::text[])[1 + g % cardinality($1::text[])], 'PRODUCT', 'bench-s', 10, '{}', 1000, 1
+	// started a minute apart, in an order of their own (the list sorts by it)
+	if _, err := b.db.Pool.Exec(ctx, `INSERT INTO tasks (name, status, target_type, target_product_key, device_count, job_document, rollout_per_minute, qos, started_at)
+		SELECT 'small-' || g, ($1::text[])[1 + g % cardinality($1::text[])], 'PRODUCT', 'bench-s', 10, '{}', 1000, 1,
+			now() - ((g * 7919) % 10000) * interval '1 minute'
 		FROM generate_series(1, 10000) g`, []models.TaskStatus{models.TaskInProgress, models.TaskCompleted, models.TaskCancelled}); err != nil {
 		return 0, err
 	}
