@@ -22,7 +22,7 @@ run: services build
 	echo "demo fleet: product 'demo', devices d1..d50 (mixed: most succeed, some fail, reject or hang)"
 	@bin/fleettasks simulate --product demo --devices 50 --register --behaviour mixed --work 3s & sim=$$!; \
 	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
-	bin/fleettasks serve
+	FLEETTASKS_WEBHOOK_ALLOW_PRIVATE="$${FLEETTASKS_WEBHOOK_ALLOW_PRIVATE:-true}" bin/fleettasks serve
 
 test: services
 	bash scripts/services.sh chromium
@@ -54,6 +54,7 @@ assets:
 	$(TEMPL) generate -path views
 	npx tailwindcss -i assets/css/input.css -o assets/static/app.css --minify
 	cp node_modules/htmx.org/dist/htmx.min.js assets/static/htmx.min.js
+	cp node_modules/htmx-ext-sse/dist/sse.min.js assets/static/sse.min.js
 
 # Fails when the committed generated files differ from a fresh build.
 assets-check:

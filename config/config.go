@@ -55,6 +55,13 @@ type Config struct {
 	// TrustedProxies are the addresses (IPs or CIDRs) of the reverse
 	// proxies whose X-Forwarded-For and X-Forwarded-Proto are believed.
 	TrustedProxies []string
+	// WebhookAllowPrivate lets webhook deliveries go to loopback, private
+	// and link-local addresses (refused unless set: a webhook URL must
+	// not reach into the server's own network).
+	WebhookAllowPrivate bool
+	// SSEMaxStreams caps the console's open live streams (server-sent
+	// events) in this process; past it, pages refresh by polling (0: always).
+	SSEMaxStreams int
 }
 
 // Error names the variable that is wrong and why.
@@ -162,6 +169,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.HTTPMaxConnsPerIP, err = intVar(get, "FLEETTASKS_HTTP_MAX_CONNS_PER_IP", 256, 0, 100000); err != nil {
 		return nil, err
 	}
+	if c.SSEMaxStreams, err = intVar(get, "FLEETTASKS_SSE_MAX_STREAMS", 1000, 0, 100000); err != nil {
+		return nil, err
+	}
 	for _, p := range strings.Split(getenv("FLEETTASKS_TRUSTED_PROXIES"), ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -170,6 +180,9 @@ func Load(getenv func(string) string) (*Config, error) {
 			return nil, &Error{"FLEETTASKS_TRUSTED_PROXIES", fmt.Sprintf("%q is not an IP address or CIDR range", p)}
 		}
 		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
+	if c.WebhookAllowPrivate, err = parseBool(get("FLEETTASKS_WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
+		return nil, &Error{"FLEETTASKS_WEBHOOK_ALLOW_PRIVATE", err.Error()}
 	}
 	return c, nil
 }

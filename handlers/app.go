@@ -26,6 +26,7 @@ type Deps struct {
 	Tasks    *models.Tasks
 	Accounts *models.Accounts
 	Audit    *models.Audit
+	Webhooks *models.Webhooks // nil: made on DB
 	Ready    []ReadyCheck
 	Log      *slog.Logger
 }

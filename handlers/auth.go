@@ -44,6 +44,7 @@ func apiAuth(acc accounts) fiber.Handler {
 			return err
 		}
 		c.Locals(userLocal, u)
+		c.SetUserContext(models.WithActor(c.UserContext(), u.Email+" (API token)"))
 		return c.Next()
 	}
 }
@@ -65,6 +66,7 @@ func sessionAuth(acc accounts) fiber.Handler {
 			return redirect(c, views.LoginURL(next))
 		}
 		c.Locals(userLocal, &s.User)
+		c.SetUserContext(models.WithActor(c.UserContext(), s.User.Email))
 		// what a signed-in user sees stays out of every cache (shared
 		// machines, proxies, the back button after sign-out)
 		c.Set(fiber.HeaderCacheControl, "no-store")

@@ -24,6 +24,7 @@ type consoleTasks interface {
 	GetSubtask(ctx context.Context, taskID, id models.ID) (*models.Subtask, error)
 	Attempts(ctx context.Context, taskID, id models.ID) ([]models.Attempt, error)
 	Timeline(ctx context.Context, task *models.Task, buckets int) (*models.Timeline, error)
+	TaskEvents(ctx context.Context, id models.ID, p models.Page, newestFirst bool) (models.List[models.TaskEvent], error)
 	PauseTask(ctx context.Context, id models.ID) (*models.Task, error)
 	ResumeTask(ctx context.Context, id models.ID) (*models.Task, error)
 	ApproveWave(ctx context.Context, id models.ID, n int) (*models.Task, error)
@@ -32,6 +33,7 @@ type consoleTasks interface {
 	GetTemplate(ctx context.Context, id models.ID) (*models.Template, error)
 	ListTemplates(ctx context.Context, q string, p models.Page) (models.List[models.Template], error)
 	DeleteTemplate(ctx context.Context, id models.ID) error
+	TaskVersions(ctx context.Context, ids []models.ID) (map[models.ID]models.TaskVersion, error)
 	NewDraft(ctx context.Context, user models.ID, form map[string]string) (*models.Draft, error)
 	GetDraft(ctx context.Context, user models.ID, id string) (*models.Draft, error)
 	SaveDraft(ctx context.Context, user models.ID, id string, step int, form map[string]string) (bool, error)
@@ -66,8 +68,9 @@ type console struct {
 	tasks    consoleTasks
 	registry consoleRegistry
 	files    fileLibrary
+	live     *liveHub // the live pages' streams
 }
 
-func newConsole(tasks consoleTasks, registry consoleRegistry, files fileLibrary) *console {
-	return &console{tasks: tasks, registry: registry, files: files}
+func newConsole(tasks consoleTasks, registry consoleRegistry, files fileLibrary, live *liveHub) *console {
+	return &console{tasks: tasks, registry: registry, files: files, live: live}
 }

@@ -136,8 +136,8 @@ func TestConsoleTaskPage(t *testing.T) {
 	if testid(doc, "task-name").Text() != "lamps" || testid(doc, "task-info").Length() != 1 {
 		t.Fatal("task page")
 	}
-	if v, _ := testid(doc, "task-summary").Attr("hx-trigger"); v != "every 3s" {
-		t.Fatalf("a running task's summary polls: hx-trigger %q", v)
+	if v := doc.Find("#task-live").AttrOr("sse-connect", ""); !strings.HasPrefix(v, "/tasks/"+id+"/events") {
+		t.Fatalf("a running task's page streams its updates: sse-connect %q", v)
 	}
 	if testid(doc, "summary-total").Text() != "60" || testid(doc, "count-QUEUED").Text() != "60" {
 		t.Fatal("summary counts")
@@ -185,9 +185,6 @@ func TestConsoleTaskPage(t *testing.T) {
 		t.Fatalf("second cancel: flash %q", flash(resp))
 	}
 	_, frag = s.page("GET", "/tasks/"+id+"/summary", nil, true)
-	if _, polls := testid(frag, "task-summary").Attr("hx-trigger"); polls {
-		t.Fatal("a finished task's summary still polls")
-	}
 	if frag.Find(`#task-header[hx-swap-oob]`).Length() != 1 {
 		t.Fatal("the summary does not refresh the header out of band")
 	}

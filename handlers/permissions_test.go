@@ -547,7 +547,7 @@ func TestAuditActionsListed(t *testing.T) {
 		src = append(src, b...)
 	}
 	recorded := map[string]bool{}
-	for _, m := range regexp.MustCompile(`"((?:task|template|product|device|group|file|user|token|auth)\.[a-z_]+)"`).FindAllSubmatch(src, -1) {
+	for _, m := range regexp.MustCompile(`"((?:task|template|product|device|group|file|user|token|webhook|auth)\.[a-z_]+)"`).FindAllSubmatch(src, -1) {
 		recorded[string(m[1])] = true
 	}
 	listed := map[string]bool{}

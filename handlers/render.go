@@ -45,7 +45,7 @@ func viewer(c *fiber.Ctx) views.Viewer {
 func navKey(path string) string {
 	first, _, _ := strings.Cut(strings.TrimPrefix(path, "/"), "/")
 	switch first {
-	case "devices", "products", "groups", "files", "users", "audit", "templates":
+	case "devices", "products", "groups", "files", "users", "audit", "templates", "webhooks":
 		return first
 	}
 	return "tasks"

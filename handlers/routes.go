@@ -105,6 +105,7 @@ func routes(app *fiber.App, d Deps) {
 	api.get("/tasks/:id", view, at.get)
 	api.change(patch, "/tasks/:id", tasks, "task.update", largeBody, at.patch)
 	api.get("/tasks/:id/statistics", view, at.statistics)
+	api.get("/tasks/:id/events", view, at.events)
 	api.get("/tasks/:id/subtasks", view, at.subtasks)
 	api.get("/tasks/:id/subtasks/:sid", view, at.subtask)
 	api.get("/tasks/:id/document", view, at.document)
@@ -134,6 +135,19 @@ func routes(app *fiber.App, d Deps) {
 	api.change(remove, "/tokens/:id", admin, "token.revoke", smallBody, au.revokeToken)
 	api.get("/audit", admin, au.listAudit)
 
+	hooks := d.Webhooks
+	if hooks == nil {
+		hooks = models.NewWebhooks(d.DB)
+	}
+	aw := newAPIWebhooks(hooks)
+	api.get("/webhooks", admin, aw.list)
+	api.change(post, "/webhooks", admin, "webhook.create", smallBody, aw.create)
+	api.get("/webhooks/:id", admin, aw.get)
+	api.change(patch, "/webhooks/:id", admin, "webhook.update", smallBody, aw.patch)
+	api.change(remove, "/webhooks/:id", admin, "webhook.delete", smallBody, aw.remove)
+	api.get("/webhooks/:id/deliveries", admin, aw.deliveries)
+	api.change(post, "/webhooks/:id/test", admin, "webhook.test", smallBody, aw.test)
+
 	// --- console: a session cookie and a CSRF token ---
 	csrf := newCSRFKeys(d.Config.Secret, d.Config.PublicURL)
 	in := &signIn{acc: d.Accounts, guard: g, publicURL: d.Config.PublicURL, maxAge: d.Accounts.MaxAge()}
@@ -142,9 +156,12 @@ func routes(app *fiber.App, d Deps) {
 	app.Post("/logout", limitBody(smallBody), sessionAuth(d.Accounts), csrf.session(), in.logout)
 
 	ui := routeSet{r: app, auth: []fiber.Handler{sessionAuth(d.Accounts), csrf.session()}, guard: g}
-	con := newConsole(d.Tasks, d.Registry, d.Files)
+	live := newLiveHub(d.Tasks, liveEvery, d.Config.SSEMaxStreams, d.Log)
+	con := newConsole(d.Tasks, d.Registry, d.Files, live)
 	ui.get("/", view, func(c *fiber.Ctx) error { return c.Redirect("/tasks", fiber.StatusFound) })
 	ui.get("/tasks", view, con.taskList)
+	ui.get("/tasks/events", view, con.tasksEvents) // live streams (server-sent events)
+	ui.get("/tasks/live", view, con.tasksLiveUpdate)
 	ui.get("/tasks/new", tasks, con.taskNew)
 	// the create form and the list's Cancel selected carry a one-time key:
 	// a double submit creates one task, or cancels once
@@ -154,7 +171,10 @@ func routes(app *fiber.App, d Deps) {
 	uiOnce.change(post, "/tasks/cancel", tasks, "task.cancel", smallBody, con.tasksCancel) // the tasks ticked in the list
 	ui.get("/tasks/:id", view, con.taskShow)
 	ui.get("/tasks/:id/summary", view, con.taskSummary)
+	ui.get("/tasks/:id/events", view, con.taskEvents)
+	ui.get("/tasks/:id/live", view, con.taskLiveUpdate)
 	ui.get("/tasks/:id/chart", view, con.taskChart)
+	ui.get("/tasks/:id/timeline", view, con.taskTimelinePage)
 	ui.get("/tasks/:id/document", view, at.document)
 	ui.get("/tasks/:id/edit/:part", tasks, con.taskEditForm)
 	ui.change(post, "/tasks/:id/edit/:part", tasks, "task.update", smallBody, con.taskEdit)
@@ -211,4 +231,14 @@ func routes(app *fiber.App, d Deps) {
 	ui.change(post, "/users/:id/tokens", admin, "token.create", smallBody, adm.tokenCreate)
 	ui.change(post, "/tokens/:id/revoke", admin, "token.revoke", smallBody, adm.tokenRevoke)
 	ui.get("/audit", admin, adm.auditList)
+
+	wh := newWebhookPages(hooks)
+	ui.get("/webhooks", admin, wh.list)
+	ui.change(post, "/webhooks", admin, "webhook.create", smallBody, wh.create)
+	ui.get("/webhooks/:id", admin, wh.show)
+	ui.get("/webhooks/:id/deliveries", admin, wh.deliveries)
+	ui.change(post, "/webhooks/:id", admin, "webhook.update", smallBody, wh.update)
+	ui.change(post, "/webhooks/:id/secret", admin, "webhook.rotate_secret", smallBody, wh.rotate)
+	ui.change(post, "/webhooks/:id/test", admin, "webhook.test", smallBody, wh.test)
+	ui.change(post, "/webhooks/:id/delete", admin, "webhook.delete", smallBody, wh.remove)
 }

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -13,26 +14,34 @@ import (
 const subtaskPageSize = 50
 
 // GET /tasks/:id/subtasks?status=&q=&after= — the sub-task table fragment,
-// paged by keyset (after = the last id of the previous page).
+// paged by keyset (after = the last id of the previous page). The fragment
+// brings the page's live element for its filter out of band, so that the
+// live updates follow the filter and page shown.
 func (h *console) subtaskList(c *fiber.Ctx) error {
 	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	task, err := h.tasks.GetTask(c.UserContext(), id)
+	f, err := subtaskFilter(c)
 	if err != nil {
 		return err
 	}
-	d, err := h.subtaskPage(c, task)
+	d, err := h.taskDetail(c.UserContext(), id, f)
 	if err != nil {
 		return err
 	}
-	return render(c, "Sub-tasks", views.SubtaskTable(d))
+	if err := render(c, "Sub-tasks", views.SubtaskTable(d.Subtasks)); err != nil || !isFragment(c) {
+		return err
+	}
+	// no version: the new stream sends the whole page first, so that the
+	// parts this fragment does not bring are as new as the table
+	ctx := views.WithViewer(c.UserContext(), viewer(c))
+	return views.LiveLink(h.taskLive(d, f, ""), true).Render(ctx, c.Response().BodyWriter())
 }
 
 // subtaskFilter reads status, q and after.
 func subtaskFilter(c *fiber.Ctx) (models.SubtaskFilter, error) {
-	f := models.SubtaskFilter{Q: strings.TrimSpace(c.Query("q"))}
+	f := models.SubtaskFilter{Q: strings.Clone(strings.TrimSpace(c.Query("q")))}
 	var err error
 	if f.Statuses, err = models.ParseStatuses("status", c.Query("status")); err != nil {
 		return f, err
@@ -45,15 +54,11 @@ func subtaskFilter(c *fiber.Ctx) (models.SubtaskFilter, error) {
 	return f, nil
 }
 
-// subtaskPage reads one page of the task's sub-tasks as the request asks.
-func (h *console) subtaskPage(c *fiber.Ctx, task *models.Task) (views.SubtaskList, error) {
+// subtaskRows reads one page of the task's sub-tasks as f asks.
+func (h *console) subtaskRows(ctx context.Context, task *models.Task, f models.SubtaskFilter) (views.SubtaskList, error) {
 	id := task.ID
-	f, err := subtaskFilter(c)
-	if err != nil {
-		return views.SubtaskList{}, err
-	}
 	// one more row than shown tells whether there is a next page
-	list, err := h.tasks.ListSubtasks(c.UserContext(), id, f, models.Page{Number: 1, Size: subtaskPageSize + 1})
+	list, err := h.tasks.ListSubtasks(ctx, id, f, models.Page{Number: 1, Size: subtaskPageSize + 1})
 	if err != nil {
 		return views.SubtaskList{}, err
 	}

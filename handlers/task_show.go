@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"context"
+
 	"github.com/gofiber/fiber/v2"
 
 	"fleettasks/models"
@@ -9,20 +11,53 @@ import (
 
 // GET /tasks/:id — the task page; ?status= and ?q= filter its sub-tasks.
 func (h *console) taskShow(c *fiber.Ctx) error {
-	task, stats, err := h.taskAndStats(c)
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	subs, err := h.subtaskPage(c, task)
+	f, err := subtaskFilter(c)
 	if err != nil {
 		return err
 	}
-	preview, err := h.documentPreview(c, task)
+	// the version first: a change while the page is read makes the live
+	// stream send the page again
+	vs, err := h.tasks.TaskVersions(c.UserContext(), []models.ID{id})
 	if err != nil {
 		return err
 	}
+	d, err := h.taskDetail(c.UserContext(), id, f)
+	if err != nil {
+		return err
+	}
+	d.Live = h.taskLive(d, f, versionTag(vs))
 	// the chart (a scan of the task's sub-tasks) loads after the page
-	return render(c, task.Name, views.TaskShowPage(views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview}))
+	return render(c, d.Task.Name, views.TaskShowPage(d))
+}
+
+// taskDetail reads what a task's page shows, its sub-tasks as f filters
+// them.
+func (h *console) taskDetail(ctx context.Context, id models.ID, f models.SubtaskFilter) (views.TaskDetail, error) {
+	task, err := h.tasks.GetTask(ctx, id)
+	if err != nil {
+		return views.TaskDetail{}, err
+	}
+	stats, err := h.tasks.Statistics(ctx, id)
+	if err != nil {
+		return views.TaskDetail{}, err
+	}
+	subs, err := h.subtaskRows(ctx, task, f)
+	if err != nil {
+		return views.TaskDetail{}, err
+	}
+	preview, err := h.documentPreview(ctx, task)
+	if err != nil {
+		return views.TaskDetail{}, err
+	}
+	events, err := h.taskTimeline(ctx, id)
+	if err != nil {
+		return views.TaskDetail{}, err
+	}
+	return views.TaskDetail{Task: task, Stats: stats, Subtasks: subs, Preview: preview, Events: events}, nil
 }
 
 // chartBuckets is how many points the chart of sub-tasks over time has.
@@ -48,11 +83,11 @@ func (h *console) taskChart(c *fiber.Ctx) error {
 
 // documentPreview is the task's job document as the device of its first
 // sub-task gets it; nil when the document has no variables.
-func (h *console) documentPreview(c *fiber.Ctx, task *models.Task) (*views.DocumentPreview, error) {
+func (h *console) documentPreview(ctx context.Context, task *models.Task) (*views.DocumentPreview, error) {
 	if !models.DocumentHasVariables(task.JobDocument) {
 		return nil, nil
 	}
-	first, err := h.tasks.ListSubtasks(c.UserContext(), task.ID, models.SubtaskFilter{}, models.Page{Number: 1, Size: 1})
+	first, err := h.tasks.ListSubtasks(ctx, task.ID, models.SubtaskFilter{}, models.Page{Number: 1, Size: 1})
 	if err != nil || len(first.Items) == 0 {
 		return nil, err
 	}
@@ -60,8 +95,8 @@ func (h *console) documentPreview(c *fiber.Ctx, task *models.Task) (*views.Docum
 	return &views.DocumentPreview{Subtask: s, Document: models.DeviceDocument(task.JobDocument, s.ProductKey, s.DeviceName, s.ID)}, nil
 }
 
-// GET /tasks/:id/summary — the summary fragment (polled while the task
-// runs), with the header out of band so that the actions follow.
+// GET /tasks/:id/summary — the summary fragment, with the header out of
+// band so that the actions follow.
 func (h *console) taskSummary(c *fiber.Ctx) error {
 	task, stats, err := h.taskAndStats(c)
 	if err != nil {

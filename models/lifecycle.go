@@ -11,13 +11,21 @@ import (
 // and starts its 7-day window. It is a no-op for any other task.
 func (t *Tasks) StartScheduled(ctx context.Context, id ID) (bool, error) {
 	now := t.now().UTC()
-	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', started_at = $2, rollout_next_at = $2, updated_at = $2,
-		expires_at = CASE WHEN `+continuous+` THEN NULL ELSE $3::timestamptz END
-		WHERE id = $1 AND status = 'SCHEDULED' AND scheduled_at <= $2 AND deleted_at IS NULL`, id, now, now.Add(TaskExpiry))
+	var started bool
+	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', started_at = $2, rollout_next_at = $2, updated_at = $2,
+			expires_at = CASE WHEN `+continuous+` THEN NULL ELSE $3::timestamptz END
+			WHERE id = $1 AND status = 'SCHEDULED' AND scheduled_at <= $2 AND deleted_at IS NULL`, id, now, now.Add(TaskExpiry))
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		started = true
+		return recordEvent(ctx, tx, id, EventRunning, "", map[string]any{"reason": "its scheduled start time came"}, now)
+	})
 	if err != nil {
 		return false, fmt.Errorf("models: start task %s: %w", id, err)
 	}
-	return tag.RowsAffected() == 1, nil
+	return started, nil
 }
 
 // DueScheduled lists SCHEDULED tasks whose start time has passed.
@@ -42,14 +50,25 @@ var unfinishedCount = `(SELECT coalesce(sum(c.n), 0) FROM task_counters c
 // which is not kept open for devices to join (continuous, before its end
 // time), and returns their ids.
 func (t *Tasks) CompleteFinished(ctx context.Context) ([]ID, error) {
-	rows, err := t.db.Pool.Query(ctx, `UPDATE tasks t SET status = 'COMPLETED', finished_at = $1, updated_at = $1
-		WHERE t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL AND t.materialize_cursor IS NULL
-		AND `+unfinishedCount+` = 0 AND NOT `+retryPending+`
-		AND NOT (`+continuous+` AND coalesce((t.policy->>'endAt')::timestamptz > $1, true)) RETURNING t.id`, t.now().UTC())
+	now := t.now().UTC()
+	var done []ID
+	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `UPDATE tasks t SET status = 'COMPLETED', finished_at = $1, updated_at = $1
+			WHERE t.status = 'IN_PROGRESS' AND t.deleted_at IS NULL AND t.materialize_cursor IS NULL
+			AND `+unfinishedCount+` = 0 AND NOT `+retryPending+`
+			AND NOT (`+continuous+` AND coalesce((t.policy->>'endAt')::timestamptz > $1, true)) RETURNING t.id`, now)
+		if err != nil {
+			return err
+		}
+		if done, err = pgx.CollectRows(rows, pgx.RowTo[ID]); err != nil {
+			return err
+		}
+		return recordEvents(ctx, tx, done, EventCompleted, "", nil, now, true)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("models: complete tasks: %w", err)
 	}
-	return pgx.CollectRows(rows, pgx.RowTo[ID])
+	return done, nil
 }
 
 // SweepTimeouts moves IN_PROGRESS sub-tasks past their in-progress timeout
@@ -84,7 +103,10 @@ func (t *Tasks) ExpireTasks(ctx context.Context) ([]ID, error) {
 		_, err = tx.Exec(ctx, `UPDATE subtasks SET status = 'TIMED_OUT', finished_at = $1, updated_at = $1,
 			message = 'timed out: the task did not finish within 7 days of its start'
 			WHERE task_id = ANY($2) AND status IN (`+sqlList(Unfinished...)+`)`, now, expired)
-		return err
+		if err != nil {
+			return err
+		}
+		return recordEvents(ctx, tx, expired, EventTimedOut, "", nil, now, true)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("models: expire tasks: %w", err)

@@ -222,12 +222,13 @@ func TestListDevicesFilters(t *testing.T) {
 		f    models.DeviceFilter
 		want string
 	}{
-		{models.DeviceFilter{}, "p1/fan-1 p1/lamp-1 p1/lamp-2 p1/lampX p2/lamp-9 p2/lamp_9"},
+		// natural order (ICU, numbers by value): "_" sorts before "-"
+		{models.DeviceFilter{}, "p1/fan-1 p1/lamp-1 p1/lamp-2 p1/lampX p2/lamp_9 p2/lamp-9"},
 		{models.DeviceFilter{ProductKey: "p1"}, "p1/fan-1 p1/lamp-1 p1/lamp-2 p1/lampX"},
 		{models.DeviceFilter{Q: "lamp-"}, "p1/lamp-1 p1/lamp-2 p2/lamp-9"},
 		{models.DeviceFilter{Q: "lamp_"}, "p2/lamp_9"}, // _ is not a wildcard
 		{models.DeviceFilter{Q: "lamp%"}, ""},
-		{models.DeviceFilter{ProductKey: "p2", Q: "lamp"}, "p2/lamp-9 p2/lamp_9"},
+		{models.DeviceFilter{ProductKey: "p2", Q: "lamp"}, "p2/lamp_9 p2/lamp-9"},
 		{models.DeviceFilter{ProductKey: "p3"}, ""},
 	}
 	for _, tc := range cases {

@@ -148,6 +148,8 @@ func (t *Tasks) RolloutStep(ctx context.Context, id ID) (Step, error) {
 			count = 0 // a new schedule: the rate changed, or nothing is sent now
 		}
 		rate = plan.rate
+		// nothing sent yet under this schedule: perhaps the run's first sending
+		fresh := count == 0
 		if !plan.release {
 			next := time.Time{} // paused without a policy: resume wakes it
 			if pol != nil {
@@ -196,6 +198,11 @@ func (t *Tasks) RolloutStep(ctx context.Context, id ID) (Step, error) {
 		if len(notices) > 0 {
 			if step.Batch, err = t.recordBatch(ctx, tx, id, SubSent, notices, now); err != nil {
 				return err
+			}
+			if fresh {
+				if err := t.recordStarted(ctx, tx, id, now); err != nil {
+					return err
+				}
 			}
 		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET rollout_epoch = $2, rollout_sent = $3, rollout_lag_seconds = $4, rollout_next_at = $5,
@@ -249,7 +256,10 @@ func (t *Tasks) end(ctx context.Context, tx pgx.Tx, id ID, behavior string, now 
 	if behavior == EndCancel {
 		_, err := tx.Exec(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2, rollout_next_at = NULL
 			WHERE id = $1`, id, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, id, EventCancelled, "", map[string]any{"reason": "end time"}, now)
 	}
 	_, err := tx.Exec(ctx, `UPDATE subtasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2,
 		message = 'not sent: the task''s end time passed first' WHERE task_id = $1 AND status = 'QUEUED'`, id, now)
@@ -264,14 +274,38 @@ func (t *Tasks) end(ctx context.Context, tx pgx.Tx, id ID, behavior string, now 
 // pauses the task, a CANCEL cancels it (its sub-tasks are then stopped
 // like any cancelled task's).
 func (t *Tasks) trip(ctx context.Context, tx pgx.Tx, id ID, tr *Tripped) error {
+	var err error
+	then := EventPaused
 	if tr.Criterion.Action == ActionCancel {
-		_, err := tx.Exec(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2, tripped = $3,
+		then = EventCancelled
+		_, err = tx.Exec(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2, tripped = $3,
 			rollout_next_at = NULL WHERE id = $1`, id, tr.At, tr)
+	} else {
+		_, err = tx.Exec(ctx, `UPDATE tasks SET paused_at = $2, updated_at = $2, tripped = $3, rollout_next_at = $4,
+			rollout_epoch = NULL, rollout_sent = 0 WHERE id = $1`, id, tr.At, tr, tr.At.Add(time.Second))
+	}
+	if err != nil {
 		return err
 	}
-	_, err := tx.Exec(ctx, `UPDATE tasks SET paused_at = $2, updated_at = $2, tripped = $3, rollout_next_at = $4,
-		rollout_epoch = NULL, rollout_sent = 0 WHERE id = $1`, id, tr.At, tr, tr.At.Add(time.Second))
-	return err
+	if err := recordEvent(ctx, tx, id, EventTripped, "", map[string]any{"tripped": tr, "text": tr.Text()}, tr.At); err != nil {
+		return err
+	}
+	return recordEvent(ctx, tx, id, then, "", map[string]any{"reason": "abort criterion", "text": tr.Text()}, tr.At)
+}
+
+// recordStarted records task.started at the first sending of a run of
+// task id (its first since its creation or its latest rerun). The caller
+// holds the task's row lock, and asks only when its schedule has sent
+// nothing yet (a step that has sent before has recorded it).
+func (t *Tasks) recordStarted(ctx context.Context, tx pgx.Tx, id ID, now time.Time) error {
+	var first bool
+	err := tx.QueryRow(ctx, `SELECT NOT EXISTS (SELECT 1 FROM task_events WHERE task_id = $1 AND type = $2
+		AND id > coalesce((SELECT max(id) FROM task_events WHERE task_id = $1 AND type = $3), 0))`,
+		id, EventStarted, EventRerun).Scan(&first)
+	if err != nil || !first {
+		return err
+	}
+	return recordEvent(ctx, tx, id, EventStarted, "", nil, now)
 }
 
 // nullTime is t, or NULL when t is zero.

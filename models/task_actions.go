@@ -13,12 +13,20 @@ import (
 // by the workers, see StopStep.
 func (t *Tasks) CancelTask(ctx context.Context, id ID) (*Task, error) {
 	now := t.now().UTC()
-	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2
-		WHERE id = $1 AND status IN (`+sqlList(Running...)+`) AND deleted_at IS NULL`, id, now)
+	var changed bool
+	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tasks SET status = 'CANCELLED', finished_at = $2, updated_at = $2
+			WHERE id = $1 AND status IN (`+sqlList(Running...)+`) AND deleted_at IS NULL`, id, now)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		changed = true
+		return recordEvent(ctx, tx, id, EventCancelled, actorOf(ctx), map[string]any{"reason": "requested"}, now)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("models: cancel task %s: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !changed {
 		return nil, t.refused(ctx, id, (*Task).CanCancel)
 	}
 	return t.GetTask(ctx, id)
@@ -52,7 +60,10 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 		_, err = tx.Exec(ctx, `UPDATE tasks SET status = 'IN_PROGRESS', finished_at = NULL, started_at = $2,
 			expires_at = CASE WHEN `+continuous+` THEN NULL ELSE $3::timestamptz END,
 			rollout_epoch = NULL, rollout_sent = 0, rollout_next_at = $2, updated_at = $2 WHERE id = $1`, id, now, now.Add(TaskExpiry))
-		return err
+		if err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, id, EventRerun, actorOf(ctx), map[string]any{"subtasks": rerunnable}, now)
 	})
 	if err != nil {
 		if _, ok := AsError(err); ok {
@@ -68,11 +79,19 @@ func (t *Tasks) RerunTask(ctx context.Context, id ID) (*Task, error) {
 // and delete the data, see StopStep and PurgeTask.
 func (t *Tasks) DeleteTask(ctx context.Context, id ID) error {
 	now := t.now().UTC()
-	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, now)
+	var changed bool
+	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tasks SET deleted_at = $2, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL`, id, now)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		changed = true
+		return recordEvent(ctx, tx, id, EventDeleted, actorOf(ctx), nil, now)
+	})
 	if err != nil {
 		return fmt.Errorf("models: delete task %s: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !changed {
 		return NotFound("task %s not found", id)
 	}
 	return nil
@@ -167,7 +186,10 @@ func (t *Tasks) PurgeTask(ctx context.Context, id ID, limit int) (bool, error) {
 		if _, err := tx.Exec(ctx, `DELETE FROM tasks WHERE id = $1 AND deleted_at IS NOT NULL`, id); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, `DELETE FROM task_counters WHERE task_id = $1`, id)
+		if _, err := tx.Exec(ctx, `DELETE FROM task_counters WHERE task_id = $1`, id); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM task_changes WHERE task_id = $1`, id)
 		gone = true
 		return err
 	})

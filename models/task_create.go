@@ -98,7 +98,10 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET device_count = $2, target_product_key = $3, materialize_cursor = $4, materialize_until = $5,
 			wave_bounds = $6 WHERE id = $1`, id, n, productKey, cursor, until, bounds)
-		return err
+		if err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, id, EventCreated, actorOf(ctx), map[string]any{"target": p.in.Target.Type, "status": status}, now)
 	})
 	if err != nil {
 		return nil, err

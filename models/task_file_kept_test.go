@@ -9,7 +9,7 @@ import (
 )
 
 // TestTaskFileKept: a task keeps what its task file was (from its creation,
-// or filled in by migration 0015 for the tasks made before it), and says
+// or filled in by migration 0017 for the tasks made before it), and says
 // so once the file is deleted.
 func TestTaskFileKept(t *testing.T) {
 	t.Parallel()
@@ -38,7 +38,7 @@ func TestTaskFileKept(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range migrations {
-		if m.Version == 15 {
+		if m.Version == 17 {
 			if _, err := db.Pool.Exec(ctx, `ALTER TABLE tasks DROP COLUMN job_file; DROP INDEX files_sha256_idx`); err != nil {
 				t.Fatal(err)
 			}

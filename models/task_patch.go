@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 	"unicode/utf8"
 
-	"gorm.io/gorm"
+	"github.com/jackc/pgx/v5"
 )
 
 // TaskPatch is a PATCH of a task: only these fields may change.
@@ -75,7 +76,14 @@ func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error
 	if err != nil {
 		return nil, err
 	}
-	set := map[string]any{}
+	now := t.now().UTC()
+	var cols []string
+	args := []any{id, now}
+	set := func(col string, v any) {
+		args = append(args, v)
+		cols = append(cols, fmt.Sprintf("%s = $%d", col, len(args)))
+	}
+	var changed []string // of the rollout's configuration
 	if p.Description != nil {
 		if n := utf8.RuneCountInString(*p.Description); n > MaxTaskDescriptionLen {
 			return nil, Invalid("description", "must be at most %d characters (it has %d)", MaxTaskDescriptionLen, n)
@@ -83,51 +91,67 @@ func (t *Tasks) PatchTask(ctx context.Context, id ID, p TaskPatch) (*Task, error
 		if err := checkStorable("description", *p.Description); err != nil {
 			return nil, err
 		}
-		set["description"] = *p.Description
+		set("description", *p.Description)
 	}
 	if v := p.RolloutPerMinute; v != nil {
 		if *v < 1 || *v > MaxRolloutPerMin {
 			return nil, Invalid("rolloutPerMinute", "must be 1 to %d (it is %d)", MaxRolloutPerMin, *v)
 		}
-		set["rollout_per_minute"] = *v
+		set("rollout_per_minute", *v)
 		// the next step paces from now at the new rate
-		set["rollout_epoch"], set["rollout_sent"], set["rollout_next_at"] = nil, 0, t.now().UTC()
+		cols = append(cols, "rollout_epoch = NULL", "rollout_sent = 0", "rollout_next_at = $2")
+		changed = append(changed, "rolloutPerMinute")
 	}
 	if p.InProgressTimeoutMinutes != nil {
 		if err := validTimeout(*p.InProgressTimeoutMinutes); err != nil {
 			return nil, err
 		}
-		set["in_progress_timeout_minutes"] = *p.InProgressTimeoutMinutes
+		set("in_progress_timeout_minutes", *p.InProgressTimeoutMinutes)
+		changed = append(changed, "inProgressTimeoutMinutes")
 	}
 	if p.Policy != nil {
 		rate := task.RolloutPerMinute
 		if p.RolloutPerMinute != nil {
 			rate = *p.RolloutPerMinute
 		}
-		if err := task.checkPolicyChange(p.Policy, t.now().UTC(), rate); err != nil {
+		if err := task.checkPolicyChange(p.Policy, now, rate); err != nil {
 			return nil, err
 		}
 		raw, err := json.Marshal(p.Policy)
 		if err != nil {
 			return nil, err
 		}
-		set["policy"] = gorm.Expr("?::jsonb", string(raw))
-		set["rollout_next_at"] = t.now().UTC() // judged afresh at once
+		args = append(args, string(raw))
+		cols = append(cols, fmt.Sprintf("policy = $%d::jsonb", len(args)))
+		if p.RolloutPerMinute == nil {
+			cols = append(cols, "rollout_next_at = $2") // judged afresh at once
+		}
+		changed = append(changed, "policy")
 	}
-	if len(set) == 0 {
+	if len(cols) == 0 {
 		return task, nil
 	}
-	set["updated_at"] = t.now().UTC()
-	q := t.db.Gorm.WithContext(ctx).Model(&Task{}).Where("id = ? AND deleted_at IS NULL", id)
-	if p.RolloutPerMinute != nil || p.InProgressTimeoutMinutes != nil || p.Policy != nil {
+	q := `UPDATE tasks SET ` + strings.Join(cols, ", ") + `, updated_at = $2 WHERE id = $1 AND deleted_at IS NULL`
+	if len(changed) > 0 {
 		// the condition of Task.CanChangeConfig, checked as the row is written
-		q = q.Where("status IN (" + sqlList(Running...) + ")")
+		q += ` AND status IN (` + sqlList(Running...) + `)`
 	}
-	res := q.Updates(set)
-	if res.Error != nil {
-		return nil, fmt.Errorf("models: patch task %s: %w", id, res.Error)
+	var done bool
+	err = pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, q, args...)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		done = true
+		if len(changed) == 0 {
+			return nil
+		}
+		return recordEvent(ctx, tx, id, EventPolicyChanged, actorOf(ctx), map[string]any{"changed": changed}, now)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("models: patch task %s: %w", id, err)
 	}
-	if res.RowsAffected == 0 {
+	if !done {
 		return nil, t.refused(ctx, id, (*Task).CanChangeConfig)
 	}
 	return t.GetTask(ctx, id)

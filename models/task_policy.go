@@ -125,13 +125,21 @@ func (t *Tasks) rolloutOf(ctx context.Context, task *Task) error {
 // at work go on and their timeouts still count.
 func (t *Tasks) PauseTask(ctx context.Context, id ID) (*Task, error) {
 	now := t.now().UTC()
-	tag, err := t.db.Pool.Exec(ctx, `UPDATE tasks SET paused_at = $2, updated_at = $2, rollout_epoch = NULL, rollout_sent = 0,
-		rollout_next_at = CASE WHEN policy IS NULL THEN NULL ELSE $2::timestamptz END
-		WHERE id = $1 AND status = 'IN_PROGRESS' AND paused_at IS NULL AND deleted_at IS NULL`, id, now)
+	var changed bool
+	err := pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tasks SET paused_at = $2, updated_at = $2, rollout_epoch = NULL, rollout_sent = 0,
+			rollout_next_at = CASE WHEN policy IS NULL THEN NULL ELSE $2::timestamptz END
+			WHERE id = $1 AND status = 'IN_PROGRESS' AND paused_at IS NULL AND deleted_at IS NULL`, id, now)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		changed = true
+		return recordEvent(ctx, tx, id, EventPaused, actorOf(ctx), map[string]any{"reason": "requested"}, now)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("models: pause task %s: %w", id, err)
 	}
-	if tag.RowsAffected() == 0 {
+	if !changed {
 		return nil, t.refused(ctx, id, (*Task).CanPause)
 	}
 	return t.GetTask(ctx, id)
@@ -165,7 +173,10 @@ func (t *Tasks) ResumeTask(ctx context.Context, id ID) (*Task, error) {
 		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET paused_at = NULL, updated_at = $2, rollout_epoch = NULL, rollout_sent = 0,
 			rollout_next_at = $2, disarmed = disarmed || $3::text[] WHERE id = $1`, id, now, disarm)
-		return err
+		if err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, id, EventResumed, actorOf(ctx), nil, now)
 	})
 	if err == nil {
 		err = rejected
@@ -198,7 +209,10 @@ func (t *Tasks) ApproveWave(ctx context.Context, id ID, n int) (*Task, error) {
 		}
 		_, err = tx.Exec(ctx, `UPDATE tasks SET approved_wave = greatest(approved_wave, $2), rollout_next_at = $3, updated_at = $3
 			WHERE id = $1`, id, n, now)
-		return err
+		if err != nil {
+			return err
+		}
+		return recordEvent(ctx, tx, id, EventWaveApproved, actorOf(ctx), map[string]any{"wave": n}, now)
 	})
 	if err == nil {
 		err = rejected

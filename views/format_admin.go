@@ -32,6 +32,7 @@ var AuditActions = []string{
 	"file.upload", "file.delete",
 	"user.create", "user.update", "user.reset_password",
 	"token.create", "token.revoke",
+	"webhook.create", "webhook.update", "webhook.rotate_secret", "webhook.test", "webhook.delete",
 	"auth.login", "auth.login_failed", "auth.logout",
 }
 

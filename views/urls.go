@@ -5,6 +5,7 @@ package views
 
 import (
 	"net/url"
+	"strings"
 
 	"fleettasks/models"
 )
@@ -53,6 +54,28 @@ func TaskURL(id models.ID) string { return "/tasks/" + id.String() }
 
 // TaskSummaryURL is the task summary fragment.
 func TaskSummaryURL(id models.ID) string { return TaskURL(id) + "/summary" }
+
+// TaskEventsURL is the live stream (server-sent events) of a task's page
+// showing the sub-tasks of status, q and after; version is the one the
+// page shows (empty: unknown, the stream sends the page's state first).
+func TaskEventsURL(id models.ID, status, q string, after models.ID, version string) string {
+	return withQuery(TaskURL(id)+"/events", "status", status, "q", q, "after", idStr(after), "v", version)
+}
+
+// TaskLiveURL is the same updates as TaskEventsURL, for a page that polls.
+func TaskLiveURL(id models.ID, status, q string, after models.ID) string {
+	return withQuery(TaskURL(id)+"/live", "status", status, "q", q, "after", idStr(after))
+}
+
+// TasksEventsURL is the live stream of the task list as q shows it.
+func TasksEventsURL(q TaskListQuery) string {
+	return "/tasks/events" + strings.TrimPrefix(q.URL(), "/tasks")
+}
+
+// TasksLiveURL is the same updates as TasksEventsURL, for a page that polls.
+func TasksLiveURL(q TaskListQuery) string {
+	return "/tasks/live" + strings.TrimPrefix(q.URL(), "/tasks")
+}
 
 // TaskEditURL is the in-place edit form of part ("description" or "config").
 func TaskEditURL(id models.ID, part string) string { return TaskURL(id) + "/edit/" + part }

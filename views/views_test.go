@@ -32,16 +32,14 @@ func byID(d *goquery.Document, id string) *goquery.Selection {
 	return d.Find(`[data-testid="` + id + `"]`)
 }
 
-func TestTaskSummaryPollsOnlyWhileRunning(t *testing.T) {
+func TestTaskSummaryCounts(t *testing.T) {
 	stats := &models.Statistics{Total: 4, Succeeded: 2, Failed: 1, InProgress: 1}
 	for _, c := range []struct {
 		status models.TaskStatus
-		polls  bool
-	}{{models.TaskScheduled, true}, {models.TaskInProgress, true}, {models.TaskCompleted, false}, {models.TaskCancelled, false}} {
+	}{{models.TaskScheduled}, {models.TaskInProgress}, {models.TaskCompleted}, {models.TaskCancelled}} {
 		d := doc(t, views.TaskSummary(&models.Task{ID: 7, Status: c.status}, stats))
-		_, polls := byID(d, "task-summary").Attr("hx-trigger")
-		if polls != c.polls {
-			t.Errorf("%s: polls = %v", c.status, polls)
+		if _, polls := byID(d, "task-summary").Attr("hx-trigger"); polls {
+			t.Errorf("%s: the summary polls on its own", c.status)
 		}
 		if byID(d, "summary-done").Text() != "75.0" || byID(d, "count-FAILED").Text() != "1" {
 			t.Errorf("%s: done %q failed %q", c.status, byID(d, "summary-done").Text(), byID(d, "count-FAILED").Text())
@@ -49,6 +47,28 @@ func TestTaskSummaryPollsOnlyWhileRunning(t *testing.T) {
 		if href := byID(d, "count-FAILED").AttrOr("hx-get", ""); href != "/tasks/7/subtasks?status=FAILED" {
 			t.Errorf("failed count links to %q", href)
 		}
+	}
+}
+
+func TestLiveLink(t *testing.T) {
+	l := views.Live{ID: "task-live", Stream: "/tasks/7/events?v=1", Poll: "/tasks/7/live"}
+	d := doc(t, views.LiveLink(l, false))
+	el := d.Find("#task-live")
+	if el.AttrOr("sse-connect", "") != l.Stream || el.AttrOr("data-poll-url", "") != l.Poll || el.AttrOr("sse-close", "") != "done" {
+		t.Error("stream")
+	}
+	if _, oob := el.Attr("hx-swap-oob"); oob {
+		t.Error("swapped out of band in the page")
+	}
+	l.Polling = true
+	el = doc(t, views.LiveLink(l, true)).Find("#task-live")
+	if el.AttrOr("hx-get", "") != l.Poll || el.AttrOr("hx-trigger", "") != "every 3s" || el.AttrOr("hx-swap-oob", "") != "true" {
+		t.Error("polling")
+	}
+	l.Settled = true
+	el = doc(t, views.LiveLink(l, true)).Find("#task-live")
+	if _, polls := el.Attr("hx-trigger"); polls || el.AttrOr("sse-connect", "") != "" {
+		t.Error("a settled page still follows its task")
 	}
 }
 

@@ -14,16 +14,18 @@ import (
 // are paced by the Pacer; everything the engine records for devices goes
 // out through the Outbox after its commit.
 type Engine struct {
-	Tasks  *models.Tasks
-	Outbox *Outbox
-	Client *asynq.Client
-	Log    *slog.Logger
+	Tasks    *models.Tasks
+	Webhooks *models.Webhooks
+	Outbox   *Outbox
+	Client   *asynq.Client
+	Log      *slog.Logger
 }
 
 // Scan (once a second across all workers) starts scheduled tasks whose
 // time has come, publishes the notify batches that dead workers left
-// behind, and makes sure large tasks' sub-tasks are being made and
-// cancelled and deleted tasks are being stopped.
+// behind, enqueues the webhook deliveries the task events made, and makes
+// sure large tasks' sub-tasks are being made and cancelled and deleted
+// tasks are being stopped.
 func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 	due, err := e.Tasks.DueScheduled(ctx)
 	if err != nil {
@@ -35,6 +37,9 @@ func (e *Engine) Scan(ctx context.Context, _ *asynq.Task) error {
 		}
 	}
 	if _, err := e.Outbox.Recover(ctx); err != nil {
+		return err
+	}
+	if err := e.enqueueDeliveries(ctx); err != nil {
 		return err
 	}
 	preparing, err := e.Tasks.Preparing(ctx)
@@ -139,4 +144,30 @@ func (e *Engine) Sweep(ctx context.Context, _ *asynq.Task) error {
 	}
 	_, err := e.Tasks.CompleteFinished(ctx)
 	return err
+}
+
+// enqueueDeliveries gives each new webhook delivery (and each whose task
+// was lost) its asynq task: the outbox of the deliveries that the task
+// events recorded in their transactions.
+func (e *Engine) enqueueDeliveries(ctx context.Context) error {
+	if e.Webhooks == nil {
+		return nil
+	}
+	for {
+		ids, err := e.Webhooks.UnsentDeliveries(ctx, 500)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		for _, id := range ids {
+			if err := enqueue(ctx, e.Client, NewWebhookDeliverTask(id)); err != nil {
+				return err
+			}
+		}
+		if err := e.Webhooks.MarkEnqueued(ctx, ids); err != nil {
+			return err
+		}
+		if len(ids) < 500 {
+			return nil
+		}
+	}
 }

@@ -17,13 +17,14 @@ import (
 
 // Deps is what the workers need.
 type Deps struct {
-	Config *config.Config
-	DB     *models.DB
-	Tasks  *models.Tasks
-	Files  *models.Files
-	Redis  *redis.Client
-	Asynq  *asynq.Client
-	Log    *slog.Logger
+	Config   *config.Config
+	DB       *models.DB
+	Tasks    *models.Tasks
+	Webhooks *models.Webhooks
+	Files    *models.Files
+	Redis    *redis.Client
+	Asynq    *asynq.Client
+	Log      *slog.Logger
 }
 
 // Run runs the asynq workers (scans, stops, sweeps), the periodic
@@ -50,12 +51,17 @@ func Run(ctx context.Context, d Deps) error {
 
 	out := NewOutbox(d.Tasks, pub, d.Log)
 	defer out.Close()
-	engine := &Engine{Tasks: d.Tasks, Outbox: out, Client: d.Asynq, Log: d.Log}
+	hooks := d.Webhooks
+	if hooks == nil {
+		hooks = models.NewWebhooks(d.DB)
+	}
+	engine := &Engine{Tasks: d.Tasks, Webhooks: hooks, Outbox: out, Client: d.Asynq, Log: d.Log}
 	mux := asynq.NewServeMux()
 	mux.HandleFunc(TypeRolloutScan, engine.Scan)
 	mux.HandleFunc(TypeTaskStop, engine.Stop)
 	mux.HandleFunc(TypeSweep, engine.Sweep)
 	mux.HandleFunc(TypeMaterialize, engine.Materialize)
+	mux.Handle(TypeWebhookDeliver, NewDeliverer(hooks, d.Log, WithPrivateAddresses(d.Config.WebhookAllowPrivate)))
 	mux.Handle(TypeLogMaintain, &LogMaintainer{
 		DB: d.DB, Log: d.Log, Now: time.Now,
 		Retention: time.Duration(d.Config.LogRetentionDay) * 24 * time.Hour,
@@ -67,6 +73,7 @@ func Run(ctx context.Context, d Deps) error {
 		Logger:                   asynqLogger{d.Log},
 		LogLevel:                 asynq.WarnLevel,
 		ShutdownTimeout:          10 * time.Second,
+		RetryDelayFunc:           RetryDelay,
 	})
 	if err := server.Start(mux); err != nil {
 		return fmt.Errorf("workers: start: %w", err)

@@ -128,6 +128,50 @@
   document.addEventListener("DOMContentLoaded", bulk);
   document.addEventListener("htmx:afterSettle", bulk);
   window.addEventListener("pageshow", bulk);
+  // Live pages (views.Live): a hidden element streams the page's updates
+  // (htmx's sse extension) and falls back to polling its data-poll-url
+  // where a stream is not possible: no EventSource in this browser, or a
+  // stream that fails again and again (a proxy that cuts it, say).
+  var livePollEvery = "every 3s";
+  function livePoll(el) {
+    el.removeAttribute("hx-ext");
+    el.removeAttribute("sse-connect");
+    el.removeAttribute("sse-swap");
+    el.removeAttribute("sse-close");
+    el.setAttribute("hx-get", el.getAttribute("data-poll-url"));
+    el.setAttribute("hx-trigger", livePollEvery);
+    el.setAttribute("data-live", "poll");
+  }
+  if (!window.EventSource) {
+    document.addEventListener("htmx:beforeProcessNode", function (evt) {
+      var el = evt.target;
+      if (el.matches && el.matches("[sse-connect][data-poll-url]")) livePoll(el);
+    });
+  }
+  var liveFailures = new WeakMap();
+  document.addEventListener("htmx:sseOpen", function (evt) { liveFailures.delete(evt.target); });
+  document.addEventListener("htmx:sseError", function (evt) {
+    var el = evt.target;
+    if (!el.hasAttribute || !el.hasAttribute("data-poll-url") || !document.body.contains(el)) return;
+    var n = (liveFailures.get(el) || 0) + 1;
+    liveFailures.set(el, n);
+    if (n < 3) return;
+    // a new element in its place: htmx closes the stream of the old one
+    var poll = el.cloneNode(false);
+    livePoll(poll);
+    htmx.swap(el, poll.outerHTML, { swapStyle: "outerHTML" });
+  });
+  // An update does not replace a part of the page the user is working in:
+  // an open dialog (Cancel, Rerun ...), an edit form, a field typed in and
+  // not sent yet, rows ticked for a bulk action. The next update brings it.
+  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var t = evt.detail.target;
+    if (!t || !t.querySelector) return;
+    var active = document.activeElement;
+    var typing = active && t.contains(active) && active.matches("input, textarea") && active.value !== active.defaultValue;
+    var ticked = Array.prototype.some.call(t.querySelectorAll("input[type=checkbox]"), function (b) { return b.checked !== b.defaultChecked; });
+    if (typing || ticked || t.querySelector("dialog[open], form[data-live-keep]")) evt.detail.shouldSwap = false;
+  });
 
   // Radio groups with data-reveal show the panel named by the checked value.
   function reveal(root) {

@@ -210,11 +210,17 @@ func envFunc(env []string) func(string) string {
 // startServer runs `fleettasks serve` as a child process and waits until
 // its bridge answers /readyz.
 func (b *benchRun) startServer(ctx context.Context) (*exec.Cmd, error) {
+	return b.startCommand(ctx, "serve")
+}
+
+// startCommand runs `fleettasks <sub>` (serve, web) as a child process and
+// waits until it listens.
+func (b *benchRun) startCommand(ctx context.Context, sub string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "serve")
+	cmd := exec.CommandContext(ctx, self, sub)
 	cmd.Env = append(os.Environ(), b.env...)
 	cmd.Env = append(cmd.Env, "FLEETTASKS_TEST_MAIN=") // never the test hook
 	if os.Getenv("FLEETTASKS_BENCH_LOG") != "" {
@@ -272,7 +278,7 @@ func (b *benchRun) seedProduct(ctx context.Context, pk string, n int) error {
 
 // resetTasks deletes every task and sub-task.
 func (b *benchRun) resetTasks(ctx context.Context) error {
-	if _, err := b.db.Pool.Exec(ctx, `TRUNCATE subtasks, task_counters, tasks CASCADE`); err != nil {
+	if _, err := b.db.Pool.Exec(ctx, `TRUNCATE subtasks, task_counters, task_changes, tasks CASCADE`); err != nil {
 		return err
 	}
 	_, err := b.db.Pool.Exec(ctx, `VACUUM ANALYZE subtasks`)

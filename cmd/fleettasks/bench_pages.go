@@ -81,5 +81,5 @@ func (b *benchRun) pages(ctx context.Context) error {
 		}
 		fmt.Printf("    %-42s %8s  %7d bytes  %s\n", p.name, ms(median(took)), size, p.path)
 	}
-	return nil
+	return b.livePages(ctx, app, session, id)
 }

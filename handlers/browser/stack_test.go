@@ -29,15 +29,17 @@ type stack struct {
 	pk  string
 }
 
-func newStack(t *testing.T) *stack {
+// newStack starts the stack; env adds NAME=value settings.
+func newStack(t *testing.T, env ...string) *stack {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	base := "http://" + l.Addr().String()
-	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), "FLEETTASKS_REDIS_URL="+testenv.RedisDB(t),
-		"FLEETTASKS_MQTT_CLIENT_ID=ft-"+testenv.ID(), "FLEETTASKS_PUBLIC_URL="+base))
+	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), append([]string{"FLEETTASKS_REDIS_URL=" + testenv.RedisDB(t),
+		"FLEETTASKS_MQTT_CLIENT_ID=ft-" + testenv.ID(), "FLEETTASKS_PUBLIC_URL=" + base,
+		"FLEETTASKS_WEBHOOK_ALLOW_PRIVATE=true"}, env...)...)) // the tests' webhook receivers listen on 127.0.0.1
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ type App struct {
 	Tasks    *models.Tasks
 	Accounts *models.Accounts
 	Audit    *models.Audit
+	Webhooks *models.Webhooks
 }
 
 // Option adjusts the services Open builds; tests use them.
@@ -90,7 +91,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate
 	registry := models.NewRegistry(db, models.WithLogDailyBytes(cfg.LogDeviceDailyBytes), models.WithOfflineAfter(cfg.OfflineAfter))
 	acc := models.NewAccounts(db, append(o.accounts, models.WithSessionLifetimes(cfg.SessionIdle, cfg.SessionMax))...)
 	return &App{Config: cfg, Log: log, DB: db, Redis: rdb, Asynq: aq, Registry: registry, Files: files, Tasks: tasks,
-		Accounts: acc, Audit: models.NewAudit(db)}, nil
+		Accounts: acc, Audit: models.NewAudit(db), Webhooks: models.NewWebhooks(db)}, nil
 }
 
 // Close releases the connections.
@@ -104,7 +105,7 @@ func (a *App) Close() {
 func (a *App) HandlerDeps() handlers.Deps {
 	return handlers.Deps{
 		Config: a.Config, DB: a.DB, Registry: a.Registry, Files: a.Files, Tasks: a.Tasks, Log: a.Log,
-		Accounts: a.Accounts, Audit: a.Audit,
+		Accounts: a.Accounts, Audit: a.Audit, Webhooks: a.Webhooks,
 		Ready: []handlers.ReadyCheck{
 			{Name: "postgres", Check: func(ctx context.Context) error { return a.DB.Pool.Ping(ctx) }},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
@@ -115,7 +116,8 @@ func (a *App) HandlerDeps() handlers.Deps {
 
 // WorkerDeps is what the workers need.
 func (a *App) WorkerDeps() workers.Deps {
-	return workers.Deps{Config: a.Config, DB: a.DB, Tasks: a.Tasks, Files: a.Files, Redis: a.Redis, Asynq: a.Asynq, Log: a.Log}
+	return workers.Deps{Config: a.Config, DB: a.DB, Tasks: a.Tasks, Webhooks: a.Webhooks, Files: a.Files, Redis: a.Redis,
+		Asynq: a.Asynq, Log: a.Log}
 }
 
 // dialBroker checks that the MQTT broker accepts connections.
