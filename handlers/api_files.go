@@ -24,6 +24,8 @@ type fileLibrary interface {
 	Open(ctx context.Context, id models.ID) (*models.File, *os.File, error)
 	UsageOf(ctx context.Context, ids []models.ID, limit int) (map[models.ID]*models.FileUsage, error)
 	Delete(ctx context.Context, id models.ID) error
+	Search(ctx context.Context, kind, q string, limit int) ([]models.File, error)
+	SameContent(ctx context.Context, kind, sha256 string) (*models.File, error)
 }
 
 // apiFiles serves /api/v1/files: upload, list, get and content.
@@ -51,11 +53,30 @@ func (h *apiFiles) upload(c *fiber.Ctx) error {
 		up.Discard()
 		return body.result(c, err)
 	}
+	// a file already there with the same content is named, not refused
+	var same *models.File
+	if up != nil && models.CheckKind(kind) == nil {
+		if same, err = h.files.SameContent(c.UserContext(), kind, up.SHA256); err != nil {
+			up.Discard()
+			return err
+		}
+	}
 	file, err := createFile(c, h.files, kind, up)
 	if err != nil {
 		return err
 	}
-	return c.Status(fiber.StatusCreated).JSON(file)
+	out := uploadedFile{File: file}
+	if same != nil {
+		out.DuplicateOf = &same.ID
+	}
+	return c.Status(fiber.StatusCreated).JSON(out)
+}
+
+// uploadedFile is the API's answer to an upload: the file, and the id of
+// a file of the same kind and content uploaded before, if any.
+type uploadedFile struct {
+	*models.File
+	DuplicateOf *models.ID `json:"duplicateOf,omitempty"`
 }
 
 // receive reads the parts of the form: kind (or ?kind=) and the file,

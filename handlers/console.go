@@ -34,6 +34,9 @@ type consoleTasks interface {
 	ListTemplates(ctx context.Context, q string, p models.Page) (models.List[models.Template], error)
 	DeleteTemplate(ctx context.Context, id models.ID) error
 	TaskVersions(ctx context.Context, ids []models.ID) (map[models.ID]models.TaskVersion, error)
+	NewDraft(ctx context.Context, user models.ID, form map[string]string) (*models.Draft, error)
+	GetDraft(ctx context.Context, user models.ID, id string) (*models.Draft, error)
+	SaveDraft(ctx context.Context, user models.ID, id string, step int, form map[string]string) (bool, error)
 }
 
 // consoleRegistry is what the console uses of models.Registry.

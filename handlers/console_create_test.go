@@ -37,8 +37,8 @@ func TestConsoleCreateValidation(t *testing.T) {
 		{"no rule file", map[string]string{"step": "1", "ruleSource": "upload"}, "1", "ruleFile", "is required"},
 		{"bad JSON", map[string]string{"step": "1", "jobDocument": "{"}, "1", "jobDocument", "JSON"},
 		{"bad sign method", map[string]string{"step": "1", "jobFileId": "7", "signMethod": "CRC"}, "1", "signMethod", "MD5 or SHA256"},
-		{"unregistered device (found at create)", map[string]string{"devices": pk + ",d1\n" + pk + ",d9"}, "1", "devices", "line 2: 1 listed devices are not registered"},
-		{"unknown product", map[string]string{"targetType": "PRODUCT", "productKey": "nope"}, "1", "productKey", "does not exist"},
+		{"unregistered device (found at create)", map[string]string{"devices": pk + ",d1\n" + pk + ",d9"}, "1", "devices", "Devices, line 2: no device " + pk + "/d9 in product " + pk},
+		{"unknown product", map[string]string{"targetType": "PRODUCT", "productKey": "nope"}, "1", "productKey", "Product: there is no product nope"},
 		{"dynamic group", map[string]string{"targetType": "GROUP", "groupId": dyn.String()}, "1", "groupId", "dynamic groups cannot be task targets"},
 		{"rollout 0", map[string]string{"rolloutPerMinute": "0"}, "2", "rolloutPerMinute", "must be 1 to 100000"},
 		{"rollout not a number", map[string]string{"rolloutPerMinute": "fast"}, "2", "rolloutPerMinute", "whole number"},
@@ -149,8 +149,9 @@ func TestConsoleUploadAndSearch(t *testing.T) {
 		t.Fatalf("bad rule upload: %d %q", code, doc.Text())
 	}
 	code, doc = upload("firmware", "jobFile", "fw.bin", "firmware bytes")
-	if code != 200 || doc.Find(`input[name="jobFileId"]`).Length() != 1 {
-		t.Fatalf("firmware upload: %d", code)
+	if code != 200 || doc.Find(`select[name="jobFileId"] option[selected]`).AttrOr("value", "") == "" ||
+		!strings.Contains(testid(doc, "uploaded-jobFileId").Text(), "fw.bin") {
+		t.Fatalf("firmware upload: %d %q", code, doc.Text())
 	}
 	code, doc = upload("firmware", "jobFile", "fw.exe", "x")
 	if code != 422 || !strings.Contains(doc.Text(), "not a firmware file") {

@@ -262,7 +262,7 @@ func TestDeviceListErrorsByLine(t *testing.T) {
 	form.Set("step", "1")
 	form.Set("devices", pk+",d1\n\n"+pk+",d2\n"+pk+",d1\n")
 	_, doc := s.page("POST", "/tasks/new", form, false)
-	if got := doc.Find(`[data-testid="error-err-devices"]`).Text(); got != "line 4: "+pk+"/d1 is listed twice (also line 1)" {
+	if got := doc.Find(`[data-testid="error-err-devices"]`).Text(); got != "Devices, line 4: d1 is listed twice (also on line 1)" {
 		t.Errorf("a device listed twice: %q", got)
 	}
 	g, err := s.Deps.Registry.CreateGroup(t.Context(), models.GroupInput{Name: "g-" + pk, Kind: "static"})

@@ -159,11 +159,19 @@ func TestConsoleFilesShowAndDelete(t *testing.T) {
 		t.Fatalf("API delete again: %d", status)
 	}
 	s.assertNoUploads("after the deletes")
+	// the finished task still says which task file it ran with
 	var doc2 struct {
-		RuleFileID *models.ID `json:"ruleFileId"`
-		JobFile    any        `json:"jobFile"`
+		RuleFileID *models.ID      `json:"ruleFileId"`
+		JobFile    *models.JobFile `json:"jobFile"`
 	}
-	if status, raw := s.do("GET", "/api/v1/tasks/"+task.ID.String(), nil, &doc2); status != 200 || doc2.RuleFileID != nil || doc2.JobFile != nil {
+	if status, raw := s.do("GET", "/api/v1/tasks/"+task.ID.String(), nil, &doc2); status != 200 || doc2.RuleFileID != nil || doc2.JobFile == nil ||
+		doc2.JobFile.FileID != fw.ID || doc2.JobFile.Name != "fw.bin" || doc2.JobFile.SignMethod != "MD5" || doc2.JobFile.Sign != fw.MD5 ||
+		doc2.JobFile.Size != 8 || doc2.JobFile.DeletedAt == nil {
 		t.Fatalf("task after its files were deleted: %d %s", status, raw)
+	}
+	_, doc = s.page("GET", "/tasks/"+task.ID.String(), nil, false)
+	if got := testid(doc, "task-file").Text(); !strings.Contains(got, "fw.bin") || !strings.Contains(got, "MD5: "+fw.MD5) ||
+		!strings.Contains(testid(doc, "task-file-deleted").Text(), "deleted on "+doc2.JobFile.DeletedAt.UTC().Format("2006-01-02")) {
+		t.Errorf("task page after its file was deleted: %q", got)
 	}
 }

@@ -219,8 +219,10 @@ func TestConsoleCreateTaskWithoutUploads(t *testing.T) {
 	s.storedFile(models.FileRule, "rule.json", `{"k":"v"}`)
 
 	_, doc := s.page("GET", "/tasks/new", nil, false)
-	if testid(doc, "rule-upload").Length() != 1 || testid(doc, "job-upload").Length() != 1 || testid(doc, "job-file-pick").Length() != 0 {
-		t.Fatal("admin: the upload inputs")
+	// an admin may upload, and pick the firmware uploaded already too
+	if testid(doc, "rule-upload").Length() != 1 || testid(doc, "job-upload").Length() != 1 || testid(doc, "job-file-pick").Length() != 1 ||
+		!strings.Contains(testid(doc, "job-file-pick").Find(`option[value="`+fw.ID.String()+`"]`).Text(), "fw.bin") {
+		t.Fatal("admin: the upload inputs and the picker")
 	}
 
 	s.As = s.user(models.RoleOperator)

@@ -18,29 +18,51 @@ var uploadFields = map[string][2]string{
 	models.FileFirmware: {"jobFile", "jobFileId"},
 }
 
-// POST /console/files?kind=rule|firmware — an upload from the create form
-// (streamed, like the API's); answers the fragment that puts the new
-// file's id in the form, or the reason it was refused.
+// POST /console/files?kind=rule|firmware[&duplicate=keep] — an upload
+// from the create form (streamed, like the API's); answers the fragment
+// that puts the new file's id in the form, or the reason it was refused.
+// A firmware file whose content is already uploaded is not stored again
+// unless duplicate=keep: the picker then chooses the file already there
+// and says so, with the choice to keep a new copy.
 func (h *console) fileUpload(c *fiber.Ctx) error {
 	kind := c.Query("kind")
 	names, ok := uploadFields[kind]
 	if !ok {
 		return models.Invalid("kind", "%q is not a kind of file; use rule or firmware", kind)
 	}
-	file, err := h.receiveUpload(c, kind, names[0])
+	var file, same *models.File
+	up, err := h.receiveUpload(c, kind, names[0])
+	if err == nil && kind == models.FileFirmware && c.Query("duplicate") != "keep" {
+		same, err = h.files.SameContent(c.UserContext(), kind, up.SHA256)
+	}
+	if err == nil && same == nil {
+		file, err = createFile(c, h.files, kind, up)
+	}
+	up.Discard()
 	if err != nil {
 		me, ok := models.AsError(err)
 		if !ok || isOverCap(err) {
 			return err
 		}
 		c.Status(fiber.StatusUnprocessableEntity)
+		if kind == models.FileFirmware {
+			return h.firmwarePick(c, views.FirmwarePick{Chosen: c.Query("jobFileId"), Error: me.Message})
+		}
 		return render(c, "Upload", views.UploadResult(names[1], "", "", me.Message))
+	}
+	if kind == models.FileFirmware {
+		if same != nil {
+			notDone(c) // nothing was stored
+			return h.firmwarePick(c, views.FirmwarePick{Chosen: same.ID.String(), Duplicate: same, DuplicateName: up.Name})
+		}
+		return h.firmwarePick(c, views.FirmwarePick{Chosen: file.ID.String(), Uploaded: file})
 	}
 	return render(c, "Upload", views.UploadResult(names[1], file.ID.String(), file.Name, ""))
 }
 
-// receiveUpload streams the part named field into storage as a file of kind.
-func (h *console) receiveUpload(c *fiber.Ctx, kind, field string) (*models.File, error) {
+// receiveUpload streams the part named field into a temporary upload of
+// kind.
+func (h *console) receiveUpload(c *fiber.Ctx, kind, field string) (*models.Upload, error) {
 	body, parts, err := multipartReader(c)
 	if err != nil {
 		return nil, err
@@ -51,12 +73,13 @@ func (h *console) receiveUpload(c *fiber.Ctx, kind, field string) (*models.File,
 		c.Context().SetConnectionClose()
 	}
 	if err != nil {
+		up.Discard()
 		return nil, body.result(c, err)
 	}
 	if up == nil {
 		return nil, models.Invalid("file", "choose a file to upload")
 	}
-	return createFile(c, h.files, kind, up)
+	return up, nil
 }
 
 // uploadPart streams the first file part named field into a temporary

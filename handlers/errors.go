@@ -22,6 +22,16 @@ type apiErrorBody struct {
 	Message   string `json:"message"`
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"requestId,omitempty"`
+	// Errors is every field error of the request when it has more than
+	// one (the first is the error itself).
+	Errors []apiFieldError `json:"errors,omitempty"`
+}
+
+// apiFieldError is one of the field errors of a request.
+type apiFieldError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
 }
 
 var kindStatus = map[models.Kind]int{
@@ -71,6 +81,11 @@ func ErrorHandler(log *slog.Logger) fiber.ErrorHandler {
 		var fe *fiber.Error
 		if me, ok := models.AsError(err); ok {
 			body.Code, body.Message, body.Field = string(me.Kind), me.Message, me.Field
+			if all := models.AllErrors(err); len(all) > 1 {
+				for _, e := range all {
+					body.Errors = append(body.Errors, apiFieldError{Code: string(e.Kind), Message: e.Message, Field: e.Field})
+				}
+			}
 		} else if errors.As(err, &fe) {
 			body.Code, body.Message = statusCode[status], fe.Message
 		}

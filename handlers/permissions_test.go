@@ -252,7 +252,8 @@ var matrix = []matrixAction{
 			return request{"POST", "/api/v1/files", []formPart{kindPart("firmware"), filePart("fw.bin", []byte("firmware"))}}
 		},
 		func(f *fixture) request {
-			return request{"POST", "/files", []formPart{kindPart("firmware"), filePart("fw.bin", []byte("firmware"))}}
+			// content of its own: the same content again is not stored a second time
+			return request{"POST", "/files", []formPart{kindPart("firmware"), filePart("fw.bin", []byte("firmware of "+f.pk))}}
 		}},
 	{"delete file", "file.delete", models.PermFilesWrite,
 		func(f *fixture) request { return request{"DELETE", "/api/v1/files/" + f.rule.ID.String(), nil} },

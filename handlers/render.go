@@ -12,9 +12,10 @@ import (
 )
 
 // isFragment reports whether the request wants only a fragment: an htmx
-// request that is not a boosted navigation.
+// request that is not a boosted navigation, nor the reload of a page the
+// browser went Back or Forward to (htmx then swaps in the whole page).
 func isFragment(c *fiber.Ctx) bool {
-	return c.Get("HX-Request") == "true" && c.Get("HX-Boosted") != "true"
+	return c.Get("HX-Request") == "true" && c.Get("HX-Boosted") != "true" && c.Get("HX-History-Restore-Request") != "true"
 }
 
 // render sends body: alone for htmx requests, inside the layout (with the

@@ -207,6 +207,8 @@ func routes(app *fiber.App, d Deps) {
 	ui.get("/groups", view, con.groupList)
 	ui.change(post, "/groups", registry, "group.create", smallBody, con.groupCreate)
 	ui.post("/tasks/new/policy", tasks, con.policyPreview)
+	ui.get("/console/firmware", tasks, con.firmwareSearch)
+	ui.post("/tasks/new/draft", tasks, con.taskDraftSave)
 	ui.post("/groups/preview", view, con.groupPreview) // the query in the body: up to 4,000 characters
 	ui.get("/groups/:id", view, con.groupShow)
 	ui.change(post, "/groups/:id/rename", registry, "group.rename", smallBody, con.groupRename)

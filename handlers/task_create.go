@@ -3,6 +3,7 @@ package handlers
 import (
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -11,10 +12,21 @@ import (
 	"fleettasks/views"
 )
 
-// GET /tasks/new — step 1 of the create form; ?template=ID fills it in
-// from a template, ?duplicate=ID from a task.
+// GET /tasks/new — step 1 of the create form, kept as a new draft whose
+// URL the page takes (/tasks/new?draft=ID); ?template=ID fills it in from
+// a template, ?duplicate=ID from a task. GET /tasks/new?draft=ID[&step=2]
+// shows a draft again: after a reload, or the browser's Back and Forward.
 func (h *console) taskNew(c *fiber.Ctx) error {
 	f := views.TaskForm{Step: 1, Values: createFormValues(nil), Errors: map[string]string{}, Once: newNonce()}
+	if id := c.Query("draft"); id != "" {
+		d, err := h.tasks.GetDraft(c.UserContext(), currentUser(c).ID, id)
+		if err == nil {
+			return h.showDraft(c, d)
+		} else if !models.IsNotFound(err) {
+			return err
+		}
+		f.Errors[""] = "The form you came back to has expired (a form is kept for 7 days) or was opened by another account: this is a new form."
+	}
 	var tpl *models.Template
 	if s := c.Query("template"); s != "" {
 		id, err := models.ParseID("template", s)
@@ -50,6 +62,28 @@ func (h *console) taskNew(c *fiber.Ctx) error {
 			f.Values["ruleSource"] = "pick"
 		}
 	}
+	d, err := h.tasks.NewDraft(c.UserContext(), currentUser(c).ID, f.Values)
+	if err != nil {
+		return err
+	}
+	f.Draft = d.ID
+	return render(c, "Create Task", views.TaskCreatePage(f))
+}
+
+// showDraft is the create form of draft d at the step of the URL (the
+// second once the first was done), or, once completed, the task it
+// created.
+func (h *console) showDraft(c *fiber.Ctx, d *models.Draft) error {
+	if d.Completed() {
+		return render(c, "Create Task", views.TaskDraftDone(d))
+	}
+	f := views.TaskForm{Step: 1, Values: draftValues(d.Form), Errors: map[string]string{}, Draft: d.ID, Once: newNonce()}
+	if c.Query("step") == "2" && d.Step == 2 {
+		f.Step = 2
+	}
+	if err := h.formLists(c, &f); err != nil {
+		return err
+	}
 	return render(c, "Create Task", views.TaskCreatePage(f))
 }
 
@@ -76,51 +110,112 @@ func templateValues(v map[string]string, tpl *models.Template) {
 }
 
 // POST /tasks/new — step 1 goes on to step 2 once its fields are valid;
-// step 2 creates the task. Errors are shown next to their fields on the
-// step that has them, with every value kept.
+// step 2 creates the task. Every error of a step is shown at once, next
+// to its field and listed above the form, with every value kept. The
+// values are kept in the form's draft, whose URL each step takes (htmx
+// pushes it), so that a reload or Back and Forward show them again.
 func (h *console) taskCreate(c *fiber.Ctx) error {
 	v, err := formValues(c)
 	if err != nil {
 		return err
 	}
-	f := views.TaskForm{Step: 1, Values: createFormValues(v), Once: newNonce()}
+	f := views.TaskForm{Step: 1, Values: createFormValues(v), Draft: v.Get("draft"), Once: newNonce()}
+	var draft *models.DraftRef
+	if f.Draft != "" {
+		d, err := h.tasks.GetDraft(c.UserContext(), currentUser(c).ID, f.Draft)
+		if models.IsNotFound(err) {
+			f.Draft = "" // expired: the form goes on without one
+		} else if err != nil {
+			return err
+		} else if d.Completed() {
+			return draftDone(c, d)
+		} else {
+			draft = &models.DraftRef{ID: d.ID, User: d.User}
+		}
+	}
 	if err := h.formLists(c, &f); err != nil {
 		return err
 	}
 	if v.Get("back") != "" {
-		notDone(c)
 		f.Errors = map[string]string{}
-		return render(c, "Create Task", views.TaskCreatePage(f))
+		return h.saveStep(c, f, draft, 2)
 	}
 	final := v.Get("step") == "2"
 	in, lines, errs := taskInput(f.Values, final)
 	f.Errors = errs
-	if len(errs) == 0 && !final {
-		err = in.Validate(time.Now())
-	} else if len(errs) == 0 {
+	if final && len(errs) == 0 {
+		in.Draft = draft
 		var task *models.Task
 		if task, err = h.tasks.CreateTask(c.UserContext(), in); err == nil {
 			auditTask(c, task.ID, "", task.Name)
 			setFlash(c, "ok", "Created the task “"+task.Name+"”.")
 			return redirect(c, views.TaskURL(task.ID))
 		}
+		if me, ok := models.AsError(err); ok && me.Kind == models.KindConflict && draft != nil {
+			if d, derr := h.tasks.GetDraft(c.UserContext(), draft.User, draft.ID); derr == nil && d.Completed() {
+				return draftDone(c, d) // the same form completed twice at once
+			}
+		}
+	} else {
+		err = in.Validate(time.Now())
 	}
 	if err != nil {
-		me, ok := models.AsError(err)
-		if !ok {
+		all := models.AllErrors(err)
+		if all == nil {
 			return err
 		}
-		formError(f.Errors, me, f.Values["ruleSource"], lines)
+		model := map[string]string{}
+		for _, me := range all {
+			formError(model, me, f.Values, lines)
+		}
+		for name, msg := range model { // a value that could not be read says so first
+			if f.Errors[name] == "" {
+				f.Errors[name] = msg
+			} else if name == "devices" {
+				f.Errors[name] += "\n" + msg
+			}
+		}
 	}
-	notDone(c) // a step of the form, or a refusal: no task was created
 	f.Step = 2
+	reached := 2
 	for name := range f.Errors {
-		f.Step = min(f.Step, stepOf(name))
+		if f.Step = min(f.Step, stepOf(name)); stepOf(name) == 1 {
+			reached = 1
+		}
 	}
 	if len(f.Errors) > 0 {
 		c.Status(fiber.StatusUnprocessableEntity)
 	}
+	return h.saveStep(c, f, draft, reached)
+}
+
+// saveStep keeps the form's values in its draft (reached is the last step
+// whose fields were valid), shows step f.Step and, when htmx moved to
+// another step, gives the browser the step's URL.
+func (h *console) saveStep(c *fiber.Ctx, f views.TaskForm, draft *models.DraftRef, reached int) error {
+	notDone(c) // a step of the form, or a refusal: no task was created
+	if draft != nil {
+		if _, err := h.tasks.SaveDraft(c.UserContext(), draft.User, draft.ID, reached, f.Values); err != nil {
+			return err
+		}
+		if url := views.TaskDraftURL(draft.ID, f.Step); c.Get("HX-Request") == "true" && c.Get("HX-Current-URL") != "" &&
+			!strings.HasSuffix(c.Get("HX-Current-URL"), url) {
+			c.Set("HX-Push-Url", url)
+		}
+	}
 	return render(c, "Create Task", views.TaskCreatePage(f))
+}
+
+// draftDone answers a form sent again after it created its task: the task,
+// with a word that no second one was made.
+func draftDone(c *fiber.Ctx, d *models.Draft) error {
+	notDone(c)
+	if d.TaskID == nil {
+		setFlash(c, "error", "This form already created the task “"+d.TaskName+"” (since deleted); no second task was created.")
+		return redirect(c, views.TasksURL("", "", 0))
+	}
+	setFlash(c, "error", "This form already created the task “"+d.TaskName+"”; no second task was created.")
+	return redirect(c, views.TaskURL(*d.TaskID))
 }
 
 // formLists loads the choices of the form: products, groups, rule files

@@ -60,8 +60,8 @@ func taskInput(v map[string]string, withSchedule bool) (in models.TaskInput, lin
 				pk, dn, ok = strings.Cut(line, "/")
 			}
 			if !ok {
-				errs["devices"] = fmt.Sprintf("line %d: %q is not productKey,deviceName", i+1, line)
-				break
+				addFormError(errs, "devices", fmt.Sprintf("line %d: %q is not productKey,deviceName", i+1, line))
+				continue
 			}
 			in.Target.Devices = append(in.Target.Devices, models.DeviceRef{ProductKey: strings.TrimSpace(pk), DeviceName: strings.TrimSpace(dn)})
 			lines = append(lines, i+1)
@@ -72,7 +72,7 @@ func taskInput(v map[string]string, withSchedule bool) (in models.TaskInput, lin
 		if s := v["groupId"]; s != "" {
 			id, err := models.ParseID("groupId", s)
 			if err != nil {
-				errs["groupId"] = "choose a group"
+				addFormError(errs, "groupId", "choose a static group")
 			}
 			in.Target.GroupID = id
 		}
@@ -95,27 +95,27 @@ func taskInput(v map[string]string, withSchedule bool) (in models.TaskInput, lin
 	}
 	var err error
 	if in.RolloutPerMinute, err = formInt(v, "rolloutPerMinute", true); err != nil {
-		errs["rolloutPerMinute"] = err.Error()
+		addFormError(errs, "rolloutPerMinute", err.Error())
 	}
 	if in.QoS, err = formInt(v, "qos", false); err != nil {
-		errs["qos"] = err.Error()
+		addFormError(errs, "qos", err.Error())
 	}
 	if in.InProgressTimeoutMinutes, err = formInt(v, "inProgressTimeoutMinutes", false); err != nil {
-		errs["inProgressTimeoutMinutes"] = err.Error()
+		addFormError(errs, "inProgressTimeoutMinutes", err.Error())
 	}
 	switch preset := v["policyPreset"]; preset {
 	case "", "none":
 	case "custom":
 		if in.Policy, err = models.ParsePolicy([]byte(v["policy"])); err != nil {
 			me, _ := models.AsError(err)
-			errs["policy"] = me.Message
+			addFormError(errs, "policy", me.Message)
 		}
 	default:
 		p := models.PresetPolicy(preset)
 		if p == nil {
-			errs["policy"] = fmt.Sprintf("%q is not one of the presets", preset)
+			addFormError(errs, "policy", fmt.Sprintf("%q is not one of the presets", preset))
 		} else if in.Policy, err = models.ParsePolicy([]byte(p.JSON)); err != nil {
-			errs["policy"] = err.Error()
+			addFormError(errs, "policy", err.Error())
 		}
 	}
 	if v["start"] == "at" {
@@ -125,51 +125,14 @@ func taskInput(v map[string]string, withSchedule bool) (in models.TaskInput, lin
 			at, err = time.ParseInLocation("2006-01-02T15:04:05", s, time.UTC)
 		}
 		if s == "" {
-			errs["scheduledAt"] = "is required to start at a date and time"
+			addFormError(errs, "scheduledAt", "is required to start at a date and time")
 		} else if err != nil {
-			errs["scheduledAt"] = fmt.Sprintf("%q is not a date and time (YYYY-MM-DDTHH:MM)", s)
+			addFormError(errs, "scheduledAt", fmt.Sprintf("%q is not a date and time (YYYY-MM-DDTHH:MM)", s))
 		} else {
 			in.ScheduledAt = &at
 		}
 	}
 	return in, lines, errs
-}
-
-// formError puts a model error on its form field, with the line number of
-// a device list entry.
-func formError(errs map[string]string, err *models.Error, ruleSource string, lines []int) {
-	name, msg := "", err.Message
-	switch f := err.Field; {
-	case f == "name" || f == "description" || f == "rolloutPerMinute" || f == "qos" ||
-		f == "inProgressTimeoutMinutes" || f == "scheduledAt":
-		name = f
-	case f == "target.type":
-		name = "targetType"
-	case strings.HasPrefix(f, "target.devices"):
-		name = "devices"
-		msg = onLines(err, "target.devices", lines)
-	case f == "target.productKey":
-		name = "productKey"
-	case f == "target.groupId":
-		name = "groupId"
-	case f == "jobDocument" && ruleSource == "inline":
-		name = "jobDocument"
-	case f == "jobDocument" || f == "ruleFileId":
-		name = "ruleFile"
-	case f == "jobFile.fileId":
-		name = "jobFile"
-	case f == "jobFile.signMethod":
-		name = "signMethod"
-	case f == "policy" || strings.HasPrefix(f, "policy."):
-		name = "policy"
-		if f != "policy" {
-			msg = strings.TrimPrefix(f, "policy.") + " " + msg
-		}
-	}
-	if name == "" && err.Field != "" {
-		msg = err.Field + ": " + msg
-	}
-	errs[name] = msg
 }
 
 // stepOf is the step of the form that shows field name.
@@ -207,4 +170,16 @@ func (h *console) policyPreview(c *fiber.Ctx) error {
 		return err
 	}
 	return render(c, "Policy", views.PolicyPreview(views.PolicyText(p), ""))
+}
+
+// draftValues are the values kept in a draft, with the defaults of a new
+// form under them.
+func draftValues(kept map[string]string) map[string]string {
+	m := createFormValues(nil)
+	for _, n := range append(append([]string{}, views.Step1Fields...), views.Step2Fields...) {
+		if v, ok := kept[n]; ok {
+			m[n] = v
+		}
+	}
+	return m
 }

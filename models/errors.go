@@ -78,3 +78,58 @@ func IsNotFound(err error) bool {
 	e, ok := AsError(err)
 	return ok && e.Kind == KindNotFound
 }
+
+// Errors is every field error of one request, in the order of its fields.
+// It stands for its first error (AsError, Error), so a caller that reports
+// one error reports that one; AllErrors gives them all.
+type Errors []*Error
+
+func (es Errors) Error() string { return es[0].Error() }
+
+// As makes errors.As find the first error.
+func (es Errors) As(target any) bool {
+	if p, ok := target.(**Error); ok && len(es) > 0 {
+		*p = es[0]
+		return true
+	}
+	return false
+}
+
+// add appends err's errors (an *Error or Errors); other errors are
+// returned for the caller to report as they are.
+func (es *Errors) add(err error) error {
+	var all Errors
+	switch {
+	case err == nil:
+	case errors.As(err, &all):
+		*es = append(*es, all...)
+	default:
+		if e, ok := err.(*Error); ok {
+			*es = append(*es, e)
+		} else {
+			return err
+		}
+	}
+	return nil
+}
+
+// err is es as an error: nil when empty.
+func (es Errors) err() error {
+	if len(es) == 0 {
+		return nil
+	}
+	return es
+}
+
+// AllErrors is every field error in err: those of an Errors, or the one
+// *Error; nil for other errors.
+func AllErrors(err error) []*Error {
+	var all Errors
+	if errors.As(err, &all) {
+		return all
+	}
+	if e, ok := AsError(err); ok {
+		return []*Error{e}
+	}
+	return nil
+}

@@ -99,10 +99,13 @@ func (f *Files) Delete(ctx context.Context, id ID) error {
 		if err := templatesUsing(ctx, tx, id, file.Name); err != nil {
 			return err
 		}
-		for _, col := range []string{"rule_file_id", "job_file_id"} {
-			if _, err := tx.Exec(ctx, `UPDATE tasks SET `+col+` = NULL WHERE `+col+` = $1`, id); err != nil {
-				return err
-			}
+		if _, err := tx.Exec(ctx, `UPDATE tasks SET rule_file_id = NULL WHERE rule_file_id = $1`, id); err != nil {
+			return err
+		}
+		// the finished tasks that ran with it keep saying which file it was
+		if _, err := tx.Exec(ctx, `UPDATE tasks SET job_file_id = NULL,
+			job_file = jsonb_set(coalesce(job_file, '{}'), '{deletedAt}', to_jsonb(now())) WHERE job_file_id = $1`, id); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM files WHERE id = $1`, id)
 		return err

@@ -85,7 +85,7 @@ func TestFileDeleteRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.RuleFileID != nil || got.JobFileID != nil || got.JobFile != nil || string(got.JobDocument) != `{"a":1}` {
+	if got.RuleFileID != nil || got.JobFileID != nil || got.JobFile == nil || got.JobFile.DeletedAt == nil || string(got.JobDocument) != `{"a":1}` {
 		t.Fatalf("finished task after the delete: rule %v job %v doc %s", got.RuleFileID, got.JobFileID, got.JobDocument)
 	}
 	if err := files.Delete(ctx, rule.ID); !models.IsNotFound(err) {

@@ -41,18 +41,21 @@ func NewTasks(db *DB, files *Files, opts ...TasksOption) *Tasks {
 
 // Task is what an operator creates: one job document for many devices.
 type Task struct {
-	ID                       ID         `json:"id" gorm:"primaryKey"`
-	Name                     string     `json:"name"`
-	Type                     string     `json:"type"`
-	Description              string     `json:"description"`
-	Status                   TaskStatus `json:"status"`
-	Target                   Target     `json:"target" gorm:"embedded;embeddedPrefix:target_"`
-	DeviceCount              int        `json:"-"`
-	JobDocument              RawJSON    `json:"jobDocument"`
-	RuleFileID               *ID        `json:"ruleFileId"`
-	JobFileID                *ID        `json:"-"`
-	SignMethod               *string    `json:"-"`
-	JobFile                  *JobFile   `json:"jobFile" gorm:"-"`
+	ID          ID         `json:"id" gorm:"primaryKey"`
+	Name        string     `json:"name"`
+	Type        string     `json:"type"`
+	Description string     `json:"description"`
+	Status      TaskStatus `json:"status"`
+	Target      Target     `json:"target" gorm:"embedded;embeddedPrefix:target_"`
+	DeviceCount int        `json:"-"`
+	JobDocument RawJSON    `json:"jobDocument"`
+	RuleFileID  *ID        `json:"ruleFileId"`
+	JobFileID   *ID        `json:"-"`
+	SignMethod  *string    `json:"-"`
+	JobFile     *JobFile   `json:"jobFile" gorm:"-"`
+	// JobFileKept is the task file as it was when the task was created
+	// (shown once the file is deleted)
+	JobFileKept              *JobFile   `json:"-" gorm:"column:job_file;serializer:json"`
 	RolloutPerMinute         int        `json:"rolloutPerMinute"`
 	QoS                      int        `json:"qos" gorm:"column:qos"`
 	InProgressTimeoutMinutes *int       `json:"inProgressTimeoutMinutes"`
@@ -95,6 +98,9 @@ type JobFile struct {
 	Size       int64  `json:"size"`
 	SignMethod string `json:"signMethod"`
 	Sign       string `json:"sign"`
+	// DeletedAt is when the file was deleted; the task still says which
+	// file it ran with (absent while the file exists)
+	DeletedAt *time.Time `json:"deletedAt,omitempty"`
 }
 
 // Finished reports whether the task has reached an end state.

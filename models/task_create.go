@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -30,6 +29,7 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 			return nil, err
 		}
 	}
+	var kept *JobFile
 	if in.JobFile != nil {
 		f, err := t.files.Get(ctx, in.JobFile.FileID)
 		if IsNotFound(err) {
@@ -40,6 +40,7 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 		if f.Kind != "firmware" {
 			return nil, Unprocessable("jobFile.fileId", "file %s is a %s file; the task file must be an uploaded firmware/data file", f.ID, f.Kind)
 		}
+		kept = &JobFile{FileID: f.ID, Name: f.Name, Size: f.Size, SignMethod: p.signMethod, Sign: f.Sign(p.signMethod)}
 	}
 
 	status, startedAt, expiresAt := TaskInProgress, &now, ptr(now.Add(TaskExpiry))
@@ -67,13 +68,18 @@ func (t *Tasks) CreateTask(ctx context.Context, in TaskInput) (*Task, error) {
 	err = pgx.BeginFunc(ctx, t.db.Pool, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO tasks (name, type, description, status, target_type, target_product_key,
 			target_group_id, device_count, job_document, rule_file_id, job_file_id, sign_method, rollout_per_minute, qos,
-			in_progress_timeout_minutes, scheduled_at, created_at, updated_at, started_at, expires_at, policy, wave_opened_at)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16,$17,$18,$19,$17) RETURNING id`,
+			in_progress_timeout_minutes, scheduled_at, created_at, updated_at, started_at, expires_at, policy, wave_opened_at, job_file)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,0,$8,$9,$10,$11,$12,$13,$14,$15,$16,$16,$17,$18,$19,$17,$20) RETURNING id`,
 			p.in.Name, p.in.Type, in.Description, status, p.in.Target.Type, productKey, groupID, string(p.document),
 			in.RuleFileID, jobFileID, signMethod, p.rollout, p.qos, in.InProgressTimeoutMinutes, in.ScheduledAt,
-			now, startedAt, expiresAt, p.policy).Scan(&id)
+			now, startedAt, expiresAt, p.policy, kept).Scan(&id)
 		if err != nil {
 			return fmt.Errorf("models: insert task: %w", err)
+		}
+		if in.Draft != nil {
+			if err := completeDraft(ctx, tx, in.Draft, id, p.in.Name, now); err != nil {
+				return err
+			}
 		}
 		var n int64
 		var single *string
@@ -205,35 +211,31 @@ func insertChunk(ctx context.Context, tx pgx.Tx, id ID, pk string, after, until 
 	return last, n, nil
 }
 
-// missingDevices names the first devices of the list that are not registered.
+// missingDevices reports each device of the list that is not registered
+// (at most MaxListedErrors of them, then how many more there are), on
+// its entry: "not registered: productKey/deviceName".
 func missingDevices(ctx context.Context, tx pgx.Tx, pks, dns []string, missing int64) error {
 	rows, err := tx.Query(ctx, `SELECT r.ord - 1, r.pk, r.dn FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS r(pk, dn, ord)
-		LEFT JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn WHERE d.id IS NULL ORDER BY r.ord LIMIT 5`, pks, dns)
+		LEFT JOIN devices d ON d.product_key = r.pk AND d.device_name = r.dn WHERE d.id IS NULL ORDER BY r.ord LIMIT $3`, pks, dns, MaxListedErrors)
 	if err != nil {
 		return err
 	}
-	var names []string
-	first := -1
+	var errs Errors
 	for rows.Next() {
 		var i int
 		var pk, dn string
 		if err := rows.Scan(&i, &pk, &dn); err != nil {
 			return err
 		}
-		if first < 0 {
-			first = i
-		}
-		names = append(names, pk+"/"+dn)
+		errs = append(errs, Unprocessable(fmt.Sprintf("target.devices[%d]", i), "not registered: %s/%s", pk, dn))
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	more := ""
-	if missing > int64(len(names)) {
-		more = fmt.Sprintf(" and %d more", missing-int64(len(names)))
+	if missing > int64(len(errs)) {
+		errs = append(errs, Unprocessable("target.devices", "%d more listed devices are not registered", missing-int64(len(errs))))
 	}
-	return Unprocessable(fmt.Sprintf("target.devices[%d]", first), "%d listed devices are not registered: %s%s",
-		missing, strings.Join(names, ", "), more)
+	return errs.err()
 }
 
 func singleProduct(pks []string) *string {

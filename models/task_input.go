@@ -25,6 +25,8 @@ type TaskInput struct {
 	// TemplateID names a template whose settings stand in for the fields
 	// left out (CreateTask; docs/api.md, "Templates").
 	TemplateID *ID `json:"templateId"`
+	// Draft is the console's form the request completes (not in the API).
+	Draft *DraftRef `json:"-"`
 }
 
 // TargetInput chooses the devices: a list, a product or a static group.
@@ -59,47 +61,45 @@ type taskPlan struct {
 }
 
 // validate checks every field that needs no database, in the order of the
-// form, and fills the defaults.
+// form, and fills the defaults. It reports every field error it finds
+// (Errors), not only the first.
 func (in TaskInput) validate(now time.Time) (*taskPlan, error) {
 	p := &taskPlan{in: in, rollout: DefaultRolloutPerMin, qos: 1}
+	var errs Errors
 	p.in.Name = strings.TrimSpace(in.Name)
 	if n := utf8.RuneCountInString(p.in.Name); n == 0 || n > MaxTaskNameLen {
-		return nil, Invalid("name", "must be 1 to %d characters (it has %d)", MaxTaskNameLen, n)
-	}
-	if err := checkStorable("name", p.in.Name); err != nil {
-		return nil, err
+		errs.add(Invalid("name", "must be 1 to %d characters (it has %d)", MaxTaskNameLen, n))
+	} else {
+		errs.add(checkStorable("name", p.in.Name))
 	}
 	switch strings.ToUpper(in.Type) {
 	case "", "CUSTOM":
 		p.in.Type = "CUSTOM"
 	default:
-		return nil, Invalid("type", "must be CUSTOM, not %q", in.Type)
+		errs.add(Invalid("type", "must be CUSTOM, not %q", in.Type))
 	}
 	if n := utf8.RuneCountInString(in.Description); n > MaxTaskDescriptionLen {
-		return nil, Invalid("description", "must be at most %d characters (it has %d)", MaxTaskDescriptionLen, n)
+		errs.add(Invalid("description", "must be at most %d characters (it has %d)", MaxTaskDescriptionLen, n))
+	} else {
+		errs.add(checkStorable("description", in.Description))
 	}
-	if err := checkStorable("description", in.Description); err != nil {
-		return nil, err
-	}
-	if err := p.in.Target.validate(); err != nil {
-		return nil, err
-	}
+	errs.add(p.in.Target.validate())
 	hasDoc := len(in.JobDocument) > 0 && string(in.JobDocument) != "null"
 	switch {
 	case hasDoc && in.RuleFileID != nil:
-		return nil, Invalid("jobDocument", "give either jobDocument or ruleFileId, not both")
+		errs.add(Invalid("jobDocument", "give either jobDocument or ruleFileId, not both"))
 	case !hasDoc && in.RuleFileID == nil:
-		return nil, Invalid("jobDocument", "is required: give the job document inline or a ruleFileId of an uploaded rule file")
+		errs.add(Invalid("jobDocument", "is required: give the job document inline or a ruleFileId of an uploaded rule file"))
 	case hasDoc:
 		doc, err := CompactDocument("jobDocument", in.JobDocument)
-		if err != nil {
+		if err := errs.add(err); err != nil {
 			return nil, err
 		}
 		p.document = doc
 	}
 	if in.JobFile != nil {
 		if in.JobFile.FileID == 0 {
-			return nil, Invalid("jobFile.fileId", "is required when jobFile is given")
+			errs.add(Invalid("jobFile.fileId", "is required when jobFile is given"))
 		}
 		switch strings.ToUpper(in.JobFile.SignMethod) {
 		case "", "SHA256":
@@ -107,49 +107,61 @@ func (in TaskInput) validate(now time.Time) (*taskPlan, error) {
 		case "MD5":
 			p.signMethod = "MD5"
 		default:
-			return nil, Invalid("jobFile.signMethod", "must be MD5 or SHA256, not %q", in.JobFile.SignMethod)
+			errs.add(Invalid("jobFile.signMethod", "must be MD5 or SHA256, not %q", in.JobFile.SignMethod))
 		}
 	}
 	if v := in.RolloutPerMinute; v != nil {
 		if *v < 1 || *v > MaxRolloutPerMin {
-			return nil, Invalid("rolloutPerMinute", "must be 1 to %d (it is %d)", MaxRolloutPerMin, *v)
+			errs.add(Invalid("rolloutPerMinute", "must be 1 to %d (it is %d)", MaxRolloutPerMin, *v))
+		} else {
+			p.rollout = *v
 		}
-		p.rollout = *v
 	}
 	if v := in.QoS; v != nil {
 		if *v != 0 && *v != 1 {
-			return nil, Invalid("qos", "must be 0 (at most once) or 1 (at least once), not %d", *v)
+			errs.add(Invalid("qos", "must be 0 (at most once) or 1 (at least once), not %d", *v))
+		} else {
+			p.qos = *v
 		}
-		p.qos = *v
 	}
-	if err := validTimeout(in.InProgressTimeoutMinutes); err != nil {
-		return nil, err
-	}
+	errs.add(validTimeout(in.InProgressTimeoutMinutes))
 	if at := in.ScheduledAt; at != nil {
 		if !at.After(now) {
-			return nil, Invalid("scheduledAt", "must be in the future (it is %s, now is %s)", at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
-		}
-		if at.Sub(now) > MaxScheduleAhead {
-			return nil, Invalid("scheduledAt", "must be at most 30 days ahead")
+			errs.add(Invalid("scheduledAt", "must be in the future (it is %s, now is %s)", at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339)))
+		} else if at.Sub(now) > MaxScheduleAhead {
+			errs.add(Invalid("scheduledAt", "must be at most 30 days ahead"))
 		}
 	}
 	if in.Policy != nil {
-		pol, err := in.Policy.clone()
-		if err != nil {
+		if err := errs.add(p.validPolicy(now)); err != nil {
 			return nil, err
 		}
-		if err := pol.validate(now, p.rollout); err != nil {
-			return nil, err
-		}
-		if pol.Continuous && p.in.Target.Type == TargetDeviceList {
-			return nil, Invalid("policy.continuous", "is for a PRODUCT or GROUP target, whose devices can join later; a device list is fixed")
-		}
-		if pol.EndAt != nil && in.ScheduledAt != nil && !pol.EndAt.After(*in.ScheduledAt) {
-			return nil, Invalid("policy.endAt", "must be after scheduledAt")
-		}
-		p.policy = pol
+	}
+	if err := errs.err(); err != nil {
+		return nil, err
 	}
 	return p, nil
+}
+
+// validPolicy checks the request's policy against the plan's rate and
+// target, and fills p.policy.
+func (p *taskPlan) validPolicy(now time.Time) error {
+	in := p.in
+	pol, err := in.Policy.clone()
+	if err != nil {
+		return err
+	}
+	if err := pol.validate(now, p.rollout); err != nil {
+		return err
+	}
+	if pol.Continuous && in.Target.Type == TargetDeviceList {
+		return Invalid("policy.continuous", "is for a PRODUCT or GROUP target, whose devices can join later; a device list is fixed")
+	}
+	if pol.EndAt != nil && in.ScheduledAt != nil && !pol.EndAt.After(*in.ScheduledAt) {
+		return Invalid("policy.endAt", "must be after scheduledAt")
+	}
+	p.policy = pol
+	return nil
 }
 
 func validTimeout(v *int) error {
@@ -170,19 +182,27 @@ func (t *TargetInput) validate() error {
 			return Invalid("target.devices", "has %d devices; the limit is %d", len(t.Devices), MaxTaskDevices)
 		}
 		seen := make(map[DeviceRef]int, len(t.Devices))
+		var errs Errors
 		for i, d := range t.Devices {
+			if len(errs) >= MaxListedErrors {
+				break
+			}
 			field := fmt.Sprintf("target.devices[%d]", i)
 			if err := checkProductKey(field+".productKey", d.ProductKey); err != nil {
-				return err
+				errs.add(err)
+				continue
 			}
 			if err := checkDeviceName(field+".deviceName", d.DeviceName); err != nil {
-				return err
+				errs.add(err)
+				continue
 			}
 			if j, dup := seen[d]; dup {
-				return Invalid(field, "%s/%s is listed twice (also target.devices[%d])", d.ProductKey, d.DeviceName, j)
+				errs.add(Invalid(field, "%s/%s is listed twice (also target.devices[%d])", d.ProductKey, d.DeviceName, j))
+				continue
 			}
 			seen[d] = i
 		}
+		return errs.err()
 	case TargetProduct:
 		if err := checkProductKey("target.productKey", t.ProductKey); err != nil {
 			return err
@@ -198,6 +218,10 @@ func (t *TargetInput) validate() error {
 	}
 	return nil
 }
+
+// MaxListedErrors is how many errors of one list (the devices of a target)
+// are reported at once.
+const MaxListedErrors = 20
 
 // Validate checks the fields of a create request that need no database
 // (the console checks the first step of its form with it); CreateTask

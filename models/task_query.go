@@ -25,6 +25,8 @@ func (t *Tasks) GetTask(ctx context.Context, id ID) (*Task, error) {
 			return nil, fmt.Errorf("models: task %s file: %w", id, err)
 		}
 		task.JobFile = &JobFile{FileID: f.ID, Name: f.Name, Size: f.Size, SignMethod: *task.SignMethod, Sign: f.Sign(*task.SignMethod)}
+	} else if task.JobFileKept != nil && task.JobFileKept.DeletedAt != nil {
+		task.JobFile = task.JobFileKept // the file was deleted: what it was
 	}
 	if err := t.rolloutOf(ctx, &task); err != nil {
 		return nil, err

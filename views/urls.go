@@ -128,3 +128,19 @@ func TokenRevokeURL(id models.ID) string { return "/tokens/" + id.String() + "/r
 
 // AuditURL is the audit log, optionally filtered by target.
 func AuditURL(target string) string { return withQuery("/audit", "target", target) }
+
+// TaskDraftURL is the create form's draft id at step (1 or 2).
+func TaskDraftURL(id string, step int) string {
+	u := TaskNewURL() + "?draft=" + url.QueryEscape(id)
+	if step == 2 {
+		u += "&step=2"
+	}
+	return u
+}
+
+// FirmwareSearchURL is the create form's search of uploaded firmware.
+func FirmwareSearchURL() string { return "/console/firmware" }
+
+// TaskDraftSaveURL keeps the create form's values in its draft as they are
+// typed.
+func TaskDraftSaveURL() string { return TaskNewURL() + "/draft" }

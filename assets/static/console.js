@@ -185,6 +185,15 @@
     if (evt.target.matches && evt.target.matches("input[type=radio]")) reveal();
   });
   document.addEventListener("DOMContentLoaded", function () { reveal(); });
+
+  // A page whose form is kept on the server (the create form's draft)
+  // takes the draft's URL, so that a reload or Back brings the values back.
+  // Only on a full load: a step htmx shows comes with its URL pushed.
+  document.addEventListener("DOMContentLoaded", function () {
+    var el = document.querySelector("[data-replace-url]");
+    var to = el && el.getAttribute("data-replace-url");
+    if (to && location.pathname + location.search !== to) history.replaceState(history.state, "", to);
+  });
   document.addEventListener("htmx:afterSettle", function () { reveal(); });
   // <time data-local-time datetime="…Z"> (views.Time): the text becomes
   // the browser's local time with a relative form ("3 minutes ago"); the
