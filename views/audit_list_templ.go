@@ -354,7 +354,7 @@ func AuditListPage(d AuditList) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<div class=\"overflow-x-auto rounded-lg border border-slate-200 bg-white\"><table class=\"min-w-full text-sm\" data-testid=\"audit-table\"><thead class=\"bg-slate-100 text-left\"><tr><th scope=\"col\" class=\"px-2 py-2\">Time (UTC)</th><th scope=\"col\" class=\"px-2 py-2\">User</th><th scope=\"col\" class=\"px-2 py-2\">Role</th><th scope=\"col\" class=\"px-2 py-2\">Action</th><th scope=\"col\" class=\"px-2 py-2\">Target</th><th scope=\"col\" class=\"px-2 py-2\">Source IP</th><th scope=\"col\" class=\"px-2 py-2\">Request id</th><th scope=\"col\" class=\"px-2 py-2\">Changes</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<div class=\"overflow-x-auto rounded-lg border border-slate-200 bg-white\" tabindex=\"0\" role=\"region\" aria-label=\"Audit entries table\"><table class=\"min-w-full text-sm\" data-testid=\"audit-table\"><thead class=\"bg-slate-100 text-left\"><tr><th scope=\"col\" class=\"px-2 py-2\">Time (UTC)</th><th scope=\"col\" class=\"px-2 py-2\">User</th><th scope=\"col\" class=\"px-2 py-2\">Role</th><th scope=\"col\" class=\"px-2 py-2\">Action</th><th scope=\"col\" class=\"px-2 py-2\">Target</th><th scope=\"col\" class=\"px-2 py-2\">Source IP</th><th scope=\"col\" class=\"px-2 py-2\">Request id</th><th scope=\"col\" class=\"px-2 py-2\">Changes</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -120,3 +120,22 @@ func TestCreateFormKeepsValuesAndErrors(t *testing.T) {
 		t.Error("error text")
 	}
 }
+
+// A topic wraps after each "/", never inside a name, and its text is kept.
+func TestTopicWrapsAtSlashes(t *testing.T) {
+	var b bytes.Buffer
+	if err := views.Topic("/sys/lamp&co/d1/thing/job/notify").Render(context.Background(), &b); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); got != "/<wbr>sys/<wbr>lamp&amp;co/<wbr>d1/<wbr>thing/<wbr>job/<wbr>notify" {
+		t.Fatalf("rendered %q", got)
+	}
+}
+
+// The CSV example of the import page is three lines, as a file has them.
+func TestDeviceImportExampleLines(t *testing.T) {
+	d := doc(t, views.DeviceImportPage(views.DeviceImport{}))
+	if got := byID(d, "import-example").Text(); got != "productKey,deviceName\nlamp,lamp-0001\nlamp,lamp-0002" {
+		t.Fatalf("the example reads %q", got)
+	}
+}
