@@ -1,6 +1,10 @@
 package views
 
-import "fleettasks/models"
+import (
+	"strings"
+
+	"fleettasks/models"
+)
 
 // statusStyle is the badge and bar colour of each task and sub-task
 // status (full class names, so that Tailwind finds them).
@@ -39,6 +43,16 @@ func StatusLabel(status string) string {
 var subtaskFilters = []string{"", string(models.SubQueued), string(models.SubSent), string(models.SubInProgress),
 	string(models.SubSucceeded), string(models.SubFailed), string(models.SubTimedOut), string(models.SubRejected),
 	string(models.SubCancelled)}
+
+// filterID is the id of a status filter's chip: htmx gives the focus back
+// to the element of the same id after it swaps the sub-tasks, so a
+// keyboard user stays on the chip they chose.
+func filterID(status string) string {
+	if status == "" {
+		return "subtask-filter-all"
+	}
+	return "subtask-filter-" + strings.ToLower(status)
+}
 
 func filterLabel(status string) string {
 	if status == "" {

@@ -1,0 +1,82 @@
+package browser_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"fleettasks/models"
+)
+
+// TestKeyboardInBrowser: the task page with the keyboard alone. Tab
+// reaches the Cancel button with a visible focus ring; Enter opens its
+// dialog with the focus inside, and the summary's polls leave it so;
+// Escape closes it and the focus is back on Cancel (and stays there
+// through the next poll); Tab goes on to the status filters, and Enter on one filters
+// the sub-tasks with the focus kept on it.
+func TestKeyboardInBrowser(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	s.devices("d", 2)
+	later := time.Now().Add(time.Hour)
+	task := s.task("keyboard", []models.DeviceRef{{ProductKey: s.pk, DeviceName: "d1"}, {ProductKey: s.pk, DeviceName: "d2"}}, &later)
+	ctx := browser(t)
+	s.signIn(ctx, models.RoleOperator)
+	run(t, ctx, "the task page", chromedp.Navigate(s.url+"/tasks/"+task.ID.String()), chromedp.WaitVisible(chromedp.CSS(`[data-testid="subtask-table"]`)))
+
+	// the summary polls every 3 s and brings a new header (with the
+	// actions and their dialogs) out of band: count the polls
+	waitJS(t, ctx, "count the polls", `(() => {
+		window.polls = 0;
+		document.body.addEventListener('htmx:afterRequest', e => { if (e.detail.pathInfo.requestPath.endsWith('/summary')) window.polls++; });
+		return true;
+	})()`, time.Second)
+
+	tabTo(t, ctx, "action-cancel")
+	run(t, ctx, "Enter on Cancel", chromedp.KeyEvent(kb.Enter))
+	waitJS(t, ctx, "the dialog is open with the focus inside",
+		`document.querySelector('#cancel-dialog').open && document.activeElement.closest('#cancel-dialog') !== null && (window.since = window.polls, true)`, 5*time.Second)
+	waitJS(t, ctx, "a poll while the dialog is open leaves it open, the focus inside",
+		`window.polls > window.since && document.querySelector('#cancel-dialog').open && document.activeElement.closest('#cancel-dialog') !== null`, 10*time.Second)
+	run(t, ctx, "Escape", chromedp.KeyEvent(kb.Escape))
+	waitJS(t, ctx, "the dialog is closed, the focus back on Cancel",
+		`!document.querySelector('#cancel-dialog').open && document.activeElement.dataset.testid === 'action-cancel' && (window.since = window.polls, true)`, 5*time.Second)
+	waitJS(t, ctx, "a poll keeps the focus on Cancel",
+		`window.polls > window.since && document.activeElement.dataset.testid === 'action-cancel'`, 10*time.Second)
+
+	tabTo(t, ctx, "filter-All")
+	tabTo(t, ctx, "filter-Queued")
+	run(t, ctx, "Enter on Queued", chromedp.KeyEvent(kb.Enter))
+	waitJS(t, ctx, "the Queued filter applies, the focus stays on it",
+		`location.search.includes('status=QUEUED') && document.querySelector('[data-testid="filter-Queued"]').getAttribute('aria-current') === 'true' &&
+		 document.activeElement.dataset.testid === 'filter-Queued'`, 5*time.Second)
+	tabTo(t, ctx, "filter-Sent")
+}
+
+// tabTo presses Tab until the element with data-testid id has the focus,
+// and checks that the focus shows (an outline or a ring).
+func tabTo(t *testing.T, ctx context.Context, id string) {
+	t.Helper()
+	for range 80 {
+		run(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+		at, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.activeElement.dataset || {}).testid || ''`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at != id {
+			continue
+		}
+		shown, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+			const s = getComputedStyle(document.activeElement);
+			return document.activeElement.matches(':focus-visible') && (s.boxShadow !== 'none' || (s.outlineStyle !== 'none' && s.outlineWidth !== '0px'));
+		})()`))
+		if err != nil || !shown {
+			t.Errorf("%s has the focus but does not show it (%v)", id, err)
+		}
+		return
+	}
+	t.Fatalf("80 presses of Tab did not reach %s", id)
+}
