@@ -235,17 +235,28 @@ func TestAccessibilityInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="message-history"]`)),
 	)
 	axeRun(t, ctx, "task page, execution details panel open")
-	for _, dialog := range []struct{ button, wait string }{
-		{"action-cancel", "cancel-dialog"},
-		{"action-delete", "delete-dialog"},
-		{"action-save-template", "template-dialog"},
+	scheduled := "/tasks/" + d.scheduled.ID.String()
+	for _, open := range []struct{ page, button, wait string }{
+		{scheduled, "action-cancel", "#cancel-dialog"},
+		{scheduled, "action-delete", "#delete-dialog"},
+		{scheduled, "action-save-template", "#template-dialog"},
+		{scheduled, "edit-description", `[data-testid="description-form"]`},
+		{scheduled, "edit-config", `[data-testid="config-form"]`},
+		{"/tasks/" + d.done.ID.String(), "action-rerun", "#rerun-dialog"},
+		{"/templates/" + d.template.ID.String(), "template-delete", "#template-delete-dialog"},
+		{"/devices/" + s.pk + "/ok1", "device-delete", "#device-delete-dialog"},
+		{"/devices/" + s.pk + "/ok1/tasks", "delete-task", `dialog[open]`},
+		{"/files", "file-delete", `dialog[open]`},
+		{"/files/" + d.file.ID.String(), "file-delete", "#file-delete-dialog"},
+		{"/users/" + d.user.ID.String(), "disable-user", "#disable-dialog"},
+		{"/groups", "kind-dynamic", "#group-query"},
 	} {
-		run(t, ctx, "open "+dialog.wait,
-			chromedp.Navigate(s.url+"/tasks/"+d.scheduled.ID.String()),
-			chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="%s"]`, dialog.button))),
-			chromedp.WaitVisible(chromedp.CSS("#"+dialog.wait)),
+		run(t, ctx, "open "+open.wait+" on "+open.page,
+			chromedp.Navigate(s.url+open.page),
+			chromedp.Click(chromedp.CSS(fmt.Sprintf(`[data-testid="%s"]`, open.button))),
+			chromedp.WaitVisible(chromedp.CSS(open.wait)),
 		)
-		axeRun(t, ctx, "task page, "+dialog.wait+" open")
+		axeRun(t, ctx, open.page+" with "+open.wait+" open")
 	}
 
 	run(t, ctx, "create, step 1 with errors",

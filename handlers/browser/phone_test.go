@@ -28,6 +28,9 @@ func TestPhoneWidthInBrowser(t *testing.T) {
 		switch p.name {
 		case "user":
 			inSight(t, ctx, p.name, `#role`)
+			showsChoice(t, ctx, p.name, `#role`)
+		case "users":
+			showsChoice(t, ctx, p.name, `#user-role`)
 		case "task page, Failed sub-tasks":
 			run(t, ctx, "the execution details panel",
 				chromedp.Click(chromedp.CSS(`[data-testid="execution-details"]`)),
@@ -77,5 +80,28 @@ func inSight(t *testing.T, ctx context.Context, what, css string) {
 	})()`))
 	if err != nil || !ok {
 		t.Errorf("%s (%s) is not wholly in sight on a 390 px phone (%v)", what, css, err)
+	}
+}
+
+// showsChoice fails the test when the chosen option of a <select> is cut:
+// its text, in the select's font, is wider than the select's box less its
+// padding and arrow.
+func showsChoice(t *testing.T, ctx context.Context, what, css string) {
+	t.Helper()
+	fits, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const sel = document.querySelector('`+css+`');
+		const s = getComputedStyle(sel);
+		const probe = document.createElement('span');
+		probe.style.font = s.font;
+		probe.style.whiteSpace = 'pre';
+		probe.textContent = sel.options[sel.selectedIndex].textContent;
+		document.body.appendChild(probe);
+		const text = probe.getBoundingClientRect().width;
+		probe.remove();
+		const room = sel.clientWidth - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight) - 16;
+		return text <= room ? '' : Math.round(text) + ' px of text in ' + Math.round(room) + ' px';
+	})()`))
+	if err != nil || fits != "" {
+		t.Errorf("%s: the choice of %s is cut: %s %v", what, css, fits, err)
 	}
 }
