@@ -2,6 +2,7 @@ package browser_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,6 +55,59 @@ func TestKeyboardInBrowser(t *testing.T) {
 		`location.search.includes('status=QUEUED') && document.querySelector('[data-testid="filter-Queued"]').getAttribute('aria-current') === 'true' &&
 		 document.activeElement.dataset.testid === 'filter-Queued'`, 5*time.Second)
 	tabTo(t, ctx, "filter-Sent")
+}
+
+// TestFocusShowsInBrowser: Tab goes through the whole of the busiest
+// pages, and every control it reaches shows that it has the focus.
+func TestFocusShowsInBrowser(t *testing.T) {
+	t.Parallel()
+	s := newStack(t)
+	d := s.consoleData()
+	ctx := browser(t)
+	s.signIn(ctx, models.RoleAdmin)
+	for _, p := range []consolePage{
+		{"task page", "/tasks/" + d.done.ID.String(), `[data-testid="subtask-table"]`},
+		{"task page, scheduled", "/tasks/" + d.scheduled.ID.String(), `[data-testid="subtask-table"]`},
+		{"create step 1", "/tasks/new", `[data-testid="create-step-1"]`},
+		{"device log", "/devices/" + s.pk + "/bad1/log", `[data-testid="log-table"]`},
+		{"user", "/users/" + d.user.ID.String(), `[data-testid="user-info"]`},
+		{"audit log", "/audit", `[data-testid="audit-table"]`},
+	} {
+		run(t, ctx, p.name, chromedp.Navigate(s.url+p.url), chromedp.WaitVisible(chromedp.CSS(p.wait)))
+		tabThrough(t, ctx, p.name)
+	}
+}
+
+// tabThrough presses Tab from the top of the page until the focus leaves
+// it, failing the test for each control that does not show its focus.
+func tabThrough(t *testing.T, ctx context.Context, page string) {
+	t.Helper()
+	reached := 0
+	for range 400 {
+		run(t, ctx, "Tab", chromedp.KeyEvent(kb.Tab))
+		at, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const e = document.activeElement;
+			if (!e || e === document.body) return '';
+			const s = getComputedStyle(e);
+			const shown = (s.boxShadow !== 'none' || (s.outlineStyle !== 'none' && s.outlineWidth !== '0px'));
+			const name = e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.dataset.testid ? '[' + e.dataset.testid + ']' : '') +
+				' "' + (e.textContent || e.value || '').trim().slice(0, 30) + '"';
+			return (shown ? 'ok ' : 'hidden ') + name;
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at == "" {
+			break // past the last control
+		}
+		reached++
+		if strings.HasPrefix(at, "hidden ") {
+			t.Errorf("%s: %s has the focus but does not show it", page, strings.TrimPrefix(at, "hidden "))
+		}
+	}
+	if reached < 5 {
+		t.Errorf("%s: Tab reached %d controls", page, reached)
+	}
 }
 
 // tabTo presses Tab until the element with data-testid id has the focus,
