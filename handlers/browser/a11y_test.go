@@ -231,6 +231,7 @@ func TestAccessibilityInBrowser(t *testing.T) {
 
 	run(t, ctx, "the execution details panel",
 		chromedp.Navigate(task+"?status=FAILED"),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="task-chart"]`)), // it loads after the page and moves the table down
 		chromedp.Click(chromedp.CSS(`[data-testid="execution-details"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="message-history"]`)),
 	)

@@ -33,6 +33,7 @@ func TestPhoneWidthInBrowser(t *testing.T) {
 			showsChoice(t, ctx, p.name, `#user-role`)
 		case "task page, Failed sub-tasks":
 			run(t, ctx, "the execution details panel",
+				chromedp.WaitVisible(chromedp.CSS(`[data-testid="task-chart"]`)), // it loads after the page and moves the table down
 				chromedp.Click(chromedp.CSS(`[data-testid="execution-details"]`)),
 				chromedp.WaitVisible(chromedp.CSS(`[data-testid="message-history"]`)),
 			)
