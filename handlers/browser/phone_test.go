@@ -19,6 +19,8 @@ func TestPhoneWidthInBrowser(t *testing.T) {
 	d := s.consoleData()
 	ctx := browser(t)
 	run(t, ctx, "a phone's viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulatePortrait, chromedp.EmulateMobile))
+	run(t, ctx, "the sign-in page", chromedp.Navigate(s.url+"/login"), chromedp.WaitVisible(chromedp.CSS(`[data-testid="login-form"]`)))
+	fitsPhone(t, ctx, "sign-in")
 	s.signIn(ctx, models.RoleAdmin)
 
 	for _, p := range s.consolePages(d) {
