@@ -251,6 +251,8 @@ func TestAccessibilityInBrowser(t *testing.T) {
 		{"/files/" + d.file.ID.String(), "file-delete", "#file-delete-dialog"},
 		{"/users/" + d.user.ID.String(), "disable-user", "#disable-dialog"},
 		{"/groups", "kind-dynamic", "#group-query"},
+		{"/tasks?q=later", "row-cancel", "dialog[open]"},
+		{"/tasks?q=later", "row-delete", "dialog[open]"},
 	} {
 		run(t, ctx, "open "+open.wait+" on "+open.page,
 			chromedp.Navigate(s.url+open.page),
