@@ -52,7 +52,7 @@ func TaskTimeline(d TaskEvents) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"mt-1 text-sm text-slate-600\">Newest first. The engine's changes (started, tripped, completed) and what people did.</p><div class=\"mt-3 overflow-x-auto\"><table class=\"min-w-full text-sm\" data-testid=\"timeline-table\"><thead class=\"bg-slate-100 text-left\"><tr><th scope=\"col\" class=\"px-2 py-1\">Time</th><th scope=\"col\" class=\"px-2 py-1\">Event</th><th scope=\"col\" class=\"px-2 py-1\">By</th><th scope=\"col\" class=\"px-2 py-1\">Details</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<p class=\"mt-1 text-sm text-slate-600\">Newest first. The engine's changes (started, tripped, completed) and what people did.</p><div class=\"mt-3 overflow-x-auto\" tabindex=\"0\" role=\"region\" aria-label=\"Timeline table\"><table class=\"min-w-full text-sm\" data-testid=\"timeline-table\"><thead class=\"bg-slate-100 text-left\"><tr><th scope=\"col\" class=\"px-2 py-1\">Time</th><th scope=\"col\" class=\"px-2 py-1\">Event</th><th scope=\"col\" class=\"px-2 py-1\">By</th><th scope=\"col\" class=\"px-2 py-1\">Details</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

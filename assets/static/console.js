@@ -173,14 +173,6 @@
     if (typing || ticked || t.querySelector("dialog[open], form[data-live-keep]")) evt.detail.shouldSwap = false;
   });
 
-  // A part of the page that a poll refreshes out of band (the task's
-  // header with its actions) is left as it is while one of its dialogs is
-  // open: the swap would close the dialog under the user's eyes and lose
-  // the focus. The next poll after it closes brings the part up to date.
-  document.addEventListener("htmx:oobBeforeSwap", function (evt) {
-    if (evt.detail.target.querySelector("dialog[open]")) evt.detail.shouldSwap = false;
-  });
-
   // Radio groups with data-reveal show the panel named by the checked value.
   function reveal(root) {
     (root || document).querySelectorAll("[data-reveal-group]").forEach(function (panel) {

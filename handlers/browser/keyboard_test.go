@@ -14,9 +14,9 @@ import (
 
 // TestKeyboardInBrowser: the task page with the keyboard alone. Tab
 // reaches the Cancel button with a visible focus ring; Enter opens its
-// dialog with the focus inside, and the summary's polls leave it so;
+// dialog with the focus inside, and the page's live updates leave it so;
 // Escape closes it and the focus is back on Cancel (and stays there
-// through the next poll); Tab goes on to the status filters, and Enter on one filters
+// through the next update); Tab goes on to the status filters, and Enter on one filters
 // the sub-tasks with the focus kept on it.
 func TestKeyboardInBrowser(t *testing.T) {
 	t.Parallel()
@@ -28,25 +28,34 @@ func TestKeyboardInBrowser(t *testing.T) {
 	s.signIn(ctx, models.RoleOperator)
 	run(t, ctx, "the task page", chromedp.Navigate(s.url+"/tasks/"+task.ID.String()), chromedp.WaitVisible(chromedp.CSS(`[data-testid="subtask-table"]`)))
 
-	// the summary polls every 3 s and brings a new header (with the
-	// actions and their dialogs) out of band: count the polls
-	waitJS(t, ctx, "count the polls", `(() => {
-		window.polls = 0;
-		document.body.addEventListener('htmx:afterRequest', e => { if (e.detail.pathInfo.requestPath.endsWith('/summary')) window.polls++; });
+	// the page follows the task (live updates, or polls where a stream is
+	// not possible) and brings a new header, with the actions and their
+	// dialogs, out of band: count the headers that arrive
+	waitJS(t, ctx, "count the header updates", `(() => {
+		window.headers = 0;
+		document.body.addEventListener('htmx:oobBeforeSwap', e => { if (e.detail.target.id === 'task-header') window.headers++; });
 		return true;
 	})()`, time.Second)
+	change := func(description string) {
+		t.Helper()
+		if _, err := s.app.DB.Pool.Exec(context.Background(), `UPDATE tasks SET description = $2 WHERE id = $1`, task.ID, description); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	tabTo(t, ctx, "action-cancel")
 	run(t, ctx, "Enter on Cancel", chromedp.KeyEvent(kb.Enter))
 	waitJS(t, ctx, "the dialog is open with the focus inside",
-		`document.querySelector('#cancel-dialog').open && document.activeElement.closest('#cancel-dialog') !== null && (window.since = window.polls, true)`, 5*time.Second)
-	waitJS(t, ctx, "a poll while the dialog is open leaves it open, the focus inside",
-		`window.polls > window.since && document.querySelector('#cancel-dialog').open && document.activeElement.closest('#cancel-dialog') !== null`, 10*time.Second)
+		`document.querySelector('#cancel-dialog').open && document.activeElement.closest('#cancel-dialog') !== null && (window.since = window.headers, true)`, 5*time.Second)
+	change("changed while the dialog is open")
+	waitJS(t, ctx, "an update while the dialog is open leaves it open, the focus inside",
+		`window.headers > window.since && document.querySelector('#cancel-dialog').open && document.activeElement.closest('#cancel-dialog') !== null`, 10*time.Second)
 	run(t, ctx, "Escape", chromedp.KeyEvent(kb.Escape))
 	waitJS(t, ctx, "the dialog is closed, the focus back on Cancel",
-		`!document.querySelector('#cancel-dialog').open && document.activeElement.dataset.testid === 'action-cancel' && (window.since = window.polls, true)`, 5*time.Second)
-	waitJS(t, ctx, "a poll keeps the focus on Cancel",
-		`window.polls > window.since && document.activeElement.dataset.testid === 'action-cancel'`, 10*time.Second)
+		`!document.querySelector('#cancel-dialog').open && document.activeElement.dataset.testid === 'action-cancel' && (window.since = window.headers, true)`, 5*time.Second)
+	change("changed again")
+	waitJS(t, ctx, "an update keeps the focus on Cancel",
+		`window.headers > window.since && document.activeElement.dataset.testid === 'action-cancel'`, 10*time.Second)
 
 	tabTo(t, ctx, "filter-All")
 	tabTo(t, ctx, "filter-Queued")
