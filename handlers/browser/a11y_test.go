@@ -90,6 +90,7 @@ type consoleData struct {
 	group     *models.Group
 	file      *models.File
 	user      *models.User
+	webhook   *models.Webhook
 }
 
 // consoleData fills the stack: devices ok1, ok2 (succeed) and bad1 (fails)
@@ -140,6 +141,11 @@ func (s *stack) consoleData() consoleData {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	d.webhook, err = s.app.Webhooks.CreateWebhook(ctx, models.WebhookInput{URL: "https://hooks.example.com/fleettasks/" + s.pk,
+		Events: []models.EventType{models.EventCompleted}, Enabled: true})
+	if err != nil {
+		s.t.Fatal(err)
+	}
 	deadline := time.Now().Add(40 * time.Second)
 	for {
 		task, err := s.app.Tasks.GetTask(ctx, d.done.ID)
@@ -171,6 +177,8 @@ func (s *stack) consolePages(d consoleData) []consolePage {
 	task := "/tasks/" + d.done.ID.String()
 	dev := "/devices/" + s.pk + "/bad1"
 	pages := []consolePage{
+		{"overview", "/", `[data-testid="overview"]`},
+		{"recent failures", "/failures", `main h1`},
 		{"task list", "/tasks", `[data-testid="task-table"]`},
 		{"task list, filtered", "/tasks?status=COMPLETED&q=blink", `[data-testid="task-table"]`},
 		{"task page", task, `[data-testid="subtask-table"]`},
@@ -194,6 +202,8 @@ func (s *stack) consolePages(d consoleData) []consolePage {
 		{"users", "/users", `[data-testid="user-table"]`},
 		{"user", "/users/" + d.user.ID.String(), `[data-testid="user-info"]`},
 		{"audit log", "/audit", `[data-testid="audit-table"]`},
+		{"webhooks", "/webhooks", `[data-testid="webhook-table"]`},
+		{"webhook", "/webhooks/" + d.webhook.ID.String(), `[data-testid="webhook-url"]`},
 		{"404", "/tasks/999999999", `[data-testid="error-page"]`},
 	}
 	for i := range pages {
