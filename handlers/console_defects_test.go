@@ -182,7 +182,7 @@ func TestSubtaskReason(t *testing.T) {
 		status_details = '{"reason": "no space left", "free": 12}' WHERE task_id = $1 AND device_name = 'd1'`, task.ID)
 	s.Deps.DB.Pool.Exec(t.Context(), `UPDATE subtasks SET status = 'TIMED_OUT', finished_at = now(),
 		message = 'timed out: no result within the in-progress timeout' WHERE task_id = $1 AND device_name = 'd2'`, task.ID)
-	want := map[string]string{"d1": `{"free":12,"reason":"no space left"}`, "d2": "timed out: no result within the in-progress timeout"}
+	want := map[string]string{"d1": "free: 12, reason: no space left", "d2": "timed out: no result within the in-progress timeout"}
 	_, doc := s.page("GET", "/tasks/"+task.ID.String(), nil, false)
 	if n := doc.Find(`[data-testid="subtask-row"]`).Length(); n != 2 {
 		t.Fatalf("%d sub-task rows", n)

@@ -242,17 +242,46 @@ func chartDesc(tl *models.Timeline) string {
 func Reason(s models.Subtask) string {
 	r := s.Message
 	if r == "" && len(s.StatusDetails) > 0 && string(s.StatusDetails) != "null" {
-		var b bytes.Buffer
-		if json.Compact(&b, s.StatusDetails) == nil {
-			r = b.String()
-		} else {
-			r = string(s.StatusDetails)
-		}
+		r = detailsText(s.StatusDetails)
 	}
 	if utf8.RuneCountInString(r) > 120 {
 		r = string([]rune(r)[:119]) + "…"
 	}
 	return r
+}
+
+// detailsText is a device's statusDetails in words: an object's members
+// as "key: value", joined by commas in the device's order (a string
+// without its quotes, anything nested as compact JSON); any other JSON
+// compacted.
+func detailsText(raw []byte) string {
+	var members []string
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err == nil && t == json.Delim('{') {
+		for dec.More() {
+			k, err := dec.Token()
+			var v json.RawMessage
+			if err != nil || dec.Decode(&v) != nil {
+				members = nil
+				break
+			}
+			var str string
+			if json.Unmarshal(v, &str) != nil {
+				var b bytes.Buffer
+				json.Compact(&b, v)
+				str = b.String()
+			}
+			members = append(members, fmt.Sprint(k)+": "+str)
+		}
+		if members != nil {
+			return strings.Join(members, ", ")
+		}
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return string(raw)
+	}
+	return b.String()
 }
 
 // MessageGroup is the messages of one attempt of a sub-task.

@@ -139,3 +139,19 @@ func TestDeviceImportExampleLines(t *testing.T) {
 		t.Fatalf("the example reads %q", got)
 	}
 }
+
+// TestReasonWords: a device's statusDetails read as words in the Reason
+// column, in the device's order; nested values and other JSON compacted.
+func TestReasonWords(t *testing.T) {
+	for raw, want := range map[string]string{
+		`{"step": "download", "free": 12, "ok": false}`: "step: download, free: 12, ok: false",
+		`{"error": {"code": 5, "msg": "disk"}}`:         `error: {"code":5,"msg":"disk"}`,
+		`[1, 2]`:                                        "[1,2]",
+		`{}`:                                            "{}",
+		`"just text"`:                                   `"just text"`,
+	} {
+		if got := views.Reason(models.Subtask{StatusDetails: models.RawJSON(raw)}); got != want {
+			t.Errorf("%s: %q, want %q", raw, got, want)
+		}
+	}
+}
