@@ -42,8 +42,13 @@ func browser(t *testing.T) context.Context {
 func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	if err := chromedp.Do(ctx, actions...); err != nil {
-		loc, _ := chromedp.Run(ctx, chromedp.Location())
-		t.Fatalf("%s (at %s): %v", what, loc, err)
+		// the page as it was, read in a context of its own: ctx may be the
+		// one whose deadline passed
+		look, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		loc, _ := chromedp.Run(look, chromedp.Location())
+		text, _ := chromedp.Run(look, chromedp.Text(chromedp.CSS("main")))
+		t.Fatalf("%s (at %s): %v; the page says:\n%s", what, loc, err, text)
 	}
 }
 

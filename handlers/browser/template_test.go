@@ -55,6 +55,9 @@ func TestTemplateInBrowser(t *testing.T) {
 		 document.querySelector('#f-inProgressTimeoutMinutes').value === '45' &&
 		 document.querySelector('[data-testid="policy-custom"]').checked &&
 		 document.querySelector('#f-policy').value.includes('"waves"')`, 5*time.Second)
+	// the policy's words load after the step and push the buttons down: a
+	// click before they come can land where Complete was
+	waitJS(t, ctx, "the policy in words", `document.querySelector('#policy-preview').textContent.trim() !== ''`, 10*time.Second)
 	run(t, ctx, "complete",
 		chromedp.Click(chromedp.CSS(`[data-testid="complete"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="task-summary"]`)),
