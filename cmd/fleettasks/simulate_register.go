@@ -23,7 +23,7 @@ func registerSimulated(ctx context.Context, cfg *config.Config, log *slog.Logger
 			return err
 		}
 	}
-	reg := models.NewRegistry(db)
+	reg := models.NewRegistry(db, models.WithDeviceSecretKey(cfg.Secret))
 	if _, err := reg.GetProduct(ctx, f.product); models.IsNotFound(err) {
 		_, err = reg.CreateProduct(ctx, models.ProductInput{ProductKey: f.product, Name: f.product,
 			Description: "created by fleettasks simulate"})
