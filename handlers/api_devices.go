@@ -15,6 +15,7 @@ type deviceRegistry interface {
 	ListDevices(ctx context.Context, f models.DeviceFilter, p models.Page) ([]models.Device, int64, error)
 	GetDevice(ctx context.Context, pk, dn string) (*models.Device, error)
 	ListDeviceMessages(ctx context.Context, pk, dn string, f models.MessageFilter, p models.Page) ([]models.Message, int64, error)
+	RotateDeviceSecret(ctx context.Context, pk, dn string) (string, error)
 }
 
 // apiDevices serves /api/v1/devices: list, get and the message log.
