@@ -18,12 +18,16 @@ type SignOptions struct {
 	SignMethod string    // default HMACSHA256
 	SecureMode string    // default SecureModeTCP
 	SDKVersion string    // the _v parameter; default "fleettasks-go"
-	Time       time.Time // the timestamp; default now
+	// Time is the signed timestamp; the zero time signs none, which keeps
+	// the client id the same at every connect (a broker keys a persistent
+	// session by it).
+	Time time.Time
 }
 
 // Sign builds the credentials of device d signing in with its secret: the
-// client id {pk}.{dn}|timestamp=..,_ss=1,_v=..,securemode=..,signmethod=..,ext=3,|,
-// the user name {dn}&{pk} and the signed password.
+// client id {pk}.{dn}|timestamp=..,_ss=1,_v=..,securemode=..,signmethod=..,ext=3,|
+// (no timestamp for a zero o.Time), the user name {dn}&{pk} and the signed
+// password.
 func Sign(d Device, secret string, o SignOptions) Credentials {
 	if o.SignMethod == "" {
 		o.SignMethod = HMACSHA256
@@ -34,12 +38,13 @@ func Sign(d Device, secret string, o SignOptions) Credentials {
 	if o.SDKVersion == "" {
 		o.SDKVersion = "fleettasks-go"
 	}
-	if o.Time.IsZero() {
-		o.Time = time.Now()
+	ts, param := "", ""
+	if !o.Time.IsZero() {
+		ts = strconv.FormatInt(o.Time.UnixMilli(), 10)
+		param = "timestamp=" + ts + ","
 	}
-	ts := strconv.FormatInt(o.Time.UnixMilli(), 10)
 	return Credentials{
-		ClientID: d.ProductKey + "." + d.DeviceName + "|timestamp=" + ts + ",_ss=1,_v=" + o.SDKVersion +
+		ClientID: d.ProductKey + "." + d.DeviceName + "|" + param + "_ss=1,_v=" + o.SDKVersion +
 			",securemode=" + o.SecureMode + ",signmethod=" + o.SignMethod + ",ext=3,|",
 		Username: Username(d),
 		Password: Password(o.SignMethod, secret, d, ts),
