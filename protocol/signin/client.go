@@ -15,9 +15,9 @@ type Credentials struct {
 // SignOptions are the choices of a signing device; zero values take the
 // defaults.
 type SignOptions struct {
-	SignMethod string    // default HMACSHA256
-	SecureMode string    // default SecureModeTCP
-	SDKVersion string    // the _v parameter; default "fleettasks-go"
+	SignMethod string // default HMACSHA256
+	SecureMode string // default SecureModeTCP
+	SDKVersion string // the _v parameter; default "fleettasks-go"
 	// Time is the signed timestamp; the zero time signs none, which keeps
 	// the client id the same at every connect (a broker keys a persistent
 	// session by it).
