@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"io"
 	"net/url"
 	"time"
 
@@ -16,9 +17,11 @@ type deviceRegistry interface {
 	GetDevice(ctx context.Context, pk, dn string) (*models.Device, error)
 	ListDeviceMessages(ctx context.Context, pk, dn string, f models.MessageFilter, p models.Page) ([]models.Message, int64, error)
 	RotateDeviceSecret(ctx context.Context, pk, dn string) (string, error)
+	ImportDevices(ctx context.Context, csv io.Reader) (models.ImportResult, error)
 }
 
-// apiDevices serves /api/v1/devices: list, get and the message log.
+// apiDevices serves /api/v1/devices: list, get, the message log, the CSV
+// import and the rotation of a device's secret.
 type apiDevices struct {
 	reg deviceRegistry
 }

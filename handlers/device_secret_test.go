@@ -2,6 +2,9 @@ package handlers_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -109,5 +112,82 @@ func TestConsoleDeviceSecretRotate(t *testing.T) {
 	_, doc = s.page("GET", "/devices/"+pk+"/d1", nil, false)
 	if testid(doc, "device-rotate-secret").Length() != 0 || testid(doc, "device-secret-dialog").Length() != 0 {
 		t.Fatal("support sees the rotate button")
+	}
+}
+
+// A registration sent with an Idempotency-Key answers the secrets once:
+// they are not kept with the key, and a repeat is told so.
+func TestIdempotentDeviceCreateKeepsNoSecret(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	if code, raw := s.do("POST", "/api/v1/products", map[string]any{"productKey": pk, "name": "lamps"}, nil); code != 201 {
+		t.Fatalf("product: %d %s", code, raw)
+	}
+	body := []byte(`{"devices":[{"deviceName":"d1"}]}`)
+	first := s.idemPost(s.As, "/api/v1/products/"+pk+"/devices", "reg-1", body)
+	secret, err := s.Deps.Registry.DeviceSecret(context.Background(), pk, "d1")
+	if first.status != 201 || err != nil || !strings.Contains(string(first.body), `"deviceSecret":"`+secret+`"`) {
+		t.Fatalf("first: %d %s %v", first.status, first.body, err)
+	}
+	again := s.idemPost(s.As, "/api/v1/products/"+pk+"/devices", "reg-1", body)
+	if again.status != 409 || !again.replayed || strings.Contains(string(again.body), secret) || !strings.Contains(string(again.body), "not kept") {
+		t.Fatalf("repeat: %d %v %s", again.status, again.replayed, again.body)
+	}
+	var kept int
+	if err := s.Deps.DB.Pool.QueryRow(context.Background(), `SELECT count(*) FROM idempotency_keys WHERE position($1::bytea IN body) > 0`, []byte(secret)).Scan(&kept); err != nil || kept != 0 {
+		t.Fatalf("the secret is kept with the key: %d %v", kept, err)
+	}
+}
+
+// The API's CSV import answers each new device's secret; a refused one
+// lists every problem by line.
+func TestAPIDeviceImport(t *testing.T) {
+	s := newTestServer(t)
+	pk := testenv.Prefix(t)
+	if code, raw := s.do("POST", "/api/v1/products", map[string]any{"productKey": pk, "name": "lamps"}, nil); code != 201 {
+		t.Fatalf("product: %d %s", code, raw)
+	}
+	send := func(ct, csv string) (int, string, string) {
+		req := httptest.NewRequest("POST", "/api/v1/devices/import", strings.NewReader(csv))
+		req.Header.Set("Content-Type", ct)
+		s.As.sign(req)
+		resp, err := s.test(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header.Get("Cache-Control"), string(b)
+	}
+	code, _, raw := send("text/csv", "productKey,deviceName\n"+pk+",a b\n"+pk+",c\n"+pk+",c\n")
+	var refused struct {
+		Error struct {
+			Code     string
+			Problems []struct {
+				Line   int
+				Reason string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(raw), &refused); err != nil || code != 422 || refused.Error.Code != "failed_precondition" ||
+		len(refused.Error.Problems) != 2 || refused.Error.Problems[0].Line != 2 || refused.Error.Problems[1].Line != 4 {
+		t.Fatalf("refused: %d %s", code, raw)
+	}
+	if code, _, raw := send("application/json", "{}"); code != 415 {
+		t.Fatalf("not CSV: %d %s", code, raw)
+	}
+	code, cache, raw := send("text/csv; charset=utf-8", "productKey,deviceName\n"+pk+",a\n"+pk+",b\n")
+	var done struct {
+		Created int
+		Devices []struct{ ProductKey, DeviceName, DeviceSecret string }
+	}
+	if err := json.Unmarshal([]byte(raw), &done); err != nil || code != 201 || done.Created != 2 || len(done.Devices) != 2 || cache != "no-store" {
+		t.Fatalf("import: %d %s", code, raw)
+	}
+	for _, d := range done.Devices {
+		got, err := s.Deps.Registry.DeviceSecret(context.Background(), d.ProductKey, d.DeviceName)
+		if err != nil || got != d.DeviceSecret || len(got) < 32 {
+			t.Fatalf("%s: not the device's secret: %v", d.DeviceName, err)
+		}
 	}
 }

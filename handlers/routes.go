@@ -90,6 +90,7 @@ func routes(app *fiber.App, d Deps) {
 	api.change(post, "/products/:pk/devices", registry, "device.create", maxDeviceListBody, ap.createDevices)
 	ad := newAPIDevices(d.Registry)
 	api.get("/devices", view, ad.list)
+	api.change(post, "/devices/import", registry, "device.import", importBody, ad.importCSV)
 	api.get("/devices/:pk/:dn", view, ad.get)
 	api.get("/devices/:pk/:dn/messages", view, ad.messages)
 	api.change(post, "/devices/:pk/:dn/secret", registry, "device.rotate_secret", smallBody, ad.rotateSecret)
