@@ -24,6 +24,7 @@ type simulateFlags struct {
 	prefix    string
 	conns     int
 	secrets   string // CSV file of device secrets
+	shared    bool   // every device on the shared connections, none signed in
 }
 
 func parseSimulateFlags(args []string, out io.Writer) (*simulateFlags, error) {
@@ -40,6 +41,7 @@ func parseSimulateFlags(args []string, out io.Writer) (*simulateFlags, error) {
 	fs.IntVar(&f.conns, "conns", 0, "MQTT connections of the devices without a secret (default one per 1,000 devices)")
 	fs.StringVar(&f.secrets, "secrets", "", "CSV file productKey,deviceName,deviceSecret (the console's download): the devices listed sign in with their secret,\n"+
 		"each on its own connection; with --register, the new devices' secrets are added to it")
+	fs.BoolVar(&f.shared, "shared", false, "put every device on the shared connections, signing in as none (for fleets too large for a connection each)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -92,6 +94,9 @@ func simulate(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 		if err := keepSecrets(f.secrets, created, log); err != nil {
 			return err
 		}
+	}
+	if f.shared {
+		secrets = nil
 	}
 	stats, err := sim.Run(ctx, sim.Config{
 		BrokerURL: cfg.MQTTURL, ProductKey: f.product, Devices: f.devices, Prefix: f.prefix,

@@ -41,8 +41,12 @@ func TestSimulateFlagErrors(t *testing.T) {
 		}
 	}
 	f, err := parseSimulateFlags([]string{"--product", "p", "--devices", "3", "--behaviour", "mixed", "--work", "10ms"}, io.Discard)
-	if err != nil || f.prefix != "d" || f.devices != 3 || f.behaviour != "mixed" || f.work != 10*time.Millisecond {
+	if err != nil || f.prefix != "d" || f.devices != 3 || f.behaviour != "mixed" || f.work != 10*time.Millisecond || f.shared || f.secrets != "" {
 		t.Fatalf("%+v, %v", f, err)
+	}
+	f, err = parseSimulateFlags([]string{"--product", "p", "--devices", "3", "--secrets", "s.csv", "--shared"}, io.Discard)
+	if err != nil || !f.shared || f.secrets != "s.csv" {
+		t.Fatalf("--secrets --shared: %+v, %v", f, err)
 	}
 }
 
