@@ -75,6 +75,6 @@ func (h *apiDevices) importCSV(c *fiber.Ctx) error {
 	for _, h := range res.Hints {
 		out.Hints = append(out.Hints, importProblem(h))
 	}
-	noStore(c)
+	showsSecret(c)
 	return c.Status(fiber.StatusCreated).JSON(out)
 }

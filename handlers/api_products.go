@@ -95,7 +95,7 @@ func (h *apiProducts) createDevices(c *fiber.Ctx) error {
 		return err
 	}
 	auditChanges(c, models.Changed("devices", nil, len(devices)))
-	noStore(c)
+	showsSecret(c)
 	return c.Status(fiber.StatusCreated).JSON(createdDevices{Devices: devices, Warnings: models.CSDKNameWarnings(pk, names)})
 }
 

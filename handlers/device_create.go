@@ -23,7 +23,7 @@ func (h *console) deviceCreate(c *fiber.Ctx) error {
 		if models.TopicTooLongForCSDK(f.ProductKey, f.DeviceName) {
 			done.Hint = models.CSDKTopicHint(f.ProductKey, f.DeviceName)
 		}
-		noStore(c)
+		showsSecret(c)
 		c.Status(fiber.StatusCreated)
 		return render(c, "Device registered", views.DeviceAddedCard(done))
 	}

@@ -26,7 +26,7 @@ func (h *console) deviceImport(c *fiber.Ctx) error {
 	var report *models.ImportError
 	switch {
 	case err == nil:
-		noStore(c)
+		showsSecret(c)
 		return render(c, "Import devices", views.DeviceImportPage(views.DeviceImport{Done: &res}))
 	case errors.As(err, &report):
 		c.Status(fiber.StatusUnprocessableEntity)

@@ -6,8 +6,16 @@ import (
 	"fleettasks/views"
 )
 
-// noStore keeps an answer that shows a secret out of every cache.
-func noStore(c *fiber.Ctx) { c.Set(fiber.HeaderCacheControl, "no-store") }
+// secretShownLocal marks an answer that shows a secret: no idempotency
+// record keeps it (see notKept).
+const secretShownLocal = "secret.shown"
+
+// showsSecret keeps an answer that shows a secret out of every cache and
+// out of the idempotency records.
+func showsSecret(c *fiber.Ctx) {
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	c.Locals(secretShownLocal, true)
+}
 
 // POST /devices/:pk/:dn/secret — makes the device a new secret (after the
 // page's confirmation) and shows it once on the device's page; the old one
@@ -28,7 +36,7 @@ func (h *console) deviceSecret(c *fiber.Ctx) error {
 	if o.Counts, err = h.registry.DeviceSubtaskCounts(c.UserContext(), d.ID); err != nil {
 		return err
 	}
-	noStore(c)
+	showsSecret(c)
 	return render(c, d.DeviceName, views.DeviceFrame(d, "", views.DeviceOverviewTab(o)))
 }
 
@@ -48,6 +56,6 @@ func (h *apiDevices) rotateSecret(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	noStore(c)
+	showsSecret(c)
 	return c.JSON(deviceSecretAnswer{ProductKey: pk, DeviceName: dn, DeviceSecret: secret})
 }

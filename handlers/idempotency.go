@@ -126,7 +126,7 @@ func (k idempotency) run(c *fiber.Ctx, key string, streamed, differentRuns bool)
 		}
 	}
 	body := bytes.Clone(c.Response().Body())
-	if c.GetRespHeader(fiber.HeaderCacheControl) == "no-store" {
+	if c.Locals(secretShownLocal) != nil {
 		status, header, body = notKept(c)
 	}
 	if _, err := k.store.Finish(context.WithoutCancel(c.UserContext()), r, claim, status, header, body); err != nil {
@@ -255,7 +255,7 @@ func (fp *bodyFingerprint) Sum() []byte {
 }
 
 // notKept is what a repeat is answered when the first response showed
-// secrets (Cache-Control: no-store; new devices, a device's new secret):
+// secrets (showsSecret: new devices, a device's new secret):
 // they are not stored with the key, so the repeat gets a 409 saying so.
 func notKept(c *fiber.Ctx) (int, map[string]string, []byte) {
 	body, _ := json.Marshal(apiError{Error: apiErrorBody{Code: string(models.KindConflict),
