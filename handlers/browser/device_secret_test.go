@@ -29,6 +29,7 @@ func TestDeviceSecretInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="device-secret-value"]`)),
 	)
 	first := text(t, ctx, `[data-testid="device-secret-value"]`)
+	axeRun(t, ctx, "a new device's secret")
 	if got, err := s.app.Registry.DeviceSecret(context.Background(), s.pk, "m1"); err != nil || got != first || len(first) != models.DeviceSecretLength {
 		t.Fatalf("the secret shown %q is not the device's: %v", first, err)
 	}
@@ -37,6 +38,9 @@ func TestDeviceSecretInBrowser(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="device-overview"]`)),
 		chromedp.Click(chromedp.CSS(`[data-testid="device-rotate-secret"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="device-secret-dialog"]`)),
+	)
+	axeRun(t, ctx, "the new secret's confirmation")
+	run(t, ctx, "confirm",
 		chromedp.Click(chromedp.CSS(`[data-testid="confirm-device-secret"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="device-secret-value"]`)),
 	)
@@ -45,6 +49,7 @@ func TestDeviceSecretInBrowser(t *testing.T) {
 		return /^[A-Za-z0-9]{32}$/.test(v) && v !== '`+first+`';
 	})()`, 5*time.Second)
 	next := text(t, ctx, `[data-testid="device-secret-value"]`)
+	axeRun(t, ctx, "a device's new secret")
 	if got, err := s.app.Registry.DeviceSecret(context.Background(), s.pk, "m1"); err != nil || got != next {
 		t.Fatalf("the new secret shown is not the device's: %v", err)
 	}
