@@ -72,11 +72,12 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", where, err)
 	}
+	creds, err := cfg.SignIn()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where, err)
+	}
 	c := newClient(cfg.ProductKey, cfg.DeviceName, s, cfg.OnNotify, cfg.OnResume)
 	c.own = true
-	if cfg.ClientID == "" {
-		cfg.ClientID = cfg.ProductKey + "." + cfg.DeviceName
-	}
 	filters := map[string]byte{}
 	for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
 		filters[protocol.Topic(c.pk, c.dn, kind)] = 1
@@ -86,7 +87,7 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 			c.deliver(kind, m.Payload())
 		}
 	}
-	c.mc, err = dial(ctx, cfg.BrokerURL, cfg.ClientID, cfg.CleanSession, filters, route, c.timeout, c.log,
+	c.mc, err = dial(ctx, cfg.BrokerURL, creds, cfg.CleanSession, filters, route, c.timeout, c.log,
 		func(first bool) {
 			if !first {
 				go c.resume()

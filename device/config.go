@@ -1,6 +1,7 @@
 package device
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"fleettasks/protocol"
+	"fleettasks/protocol/signin"
 )
 
 // Config describes one device connecting with its own MQTT connection.
@@ -17,6 +19,14 @@ type Config struct {
 	ProductKey string
 	DeviceName string
 	ClientID   string // MQTT client id; default "<ProductKey>.<DeviceName>"
+	// DeviceSecret, when set, signs the device in the Alibaba way
+	// (package protocol/signin): the client id
+	// "<pk>.<dn>|_ss=1,_v=fleettasks-go,securemode=3,signmethod=hmacsha256,ext=3,|"
+	// (securemode=2 on ssl://, tls://, wss://), the user name "<dn>&<pk>"
+	// and the HMAC-SHA256 password. No timestamp is signed, so the client
+	// id, and the broker session it keys, stay the same at every connect.
+	// ClientID must then be empty.
+	DeviceSecret string
 
 	// CleanSession false (the default) keeps the broker session, so QoS 1
 	// notifies published while the device was offline are delivered when
@@ -81,4 +91,26 @@ func checkName(what, s string) error {
 		return fmt.Errorf("%s %q must not contain '/', '+' or '#'", what, s)
 	}
 	return nil
+}
+
+// SignIn is the client id, user name and password the device connects
+// with: signed with DeviceSecret when it is set, else the client id alone
+// (ClientID, or "<ProductKey>.<DeviceName>").
+func (cfg Config) SignIn() (signin.Credentials, error) {
+	if cfg.DeviceSecret == "" {
+		id := cfg.ClientID
+		if id == "" {
+			id = cfg.ProductKey + "." + cfg.DeviceName
+		}
+		return signin.Credentials{ClientID: id}, nil
+	}
+	if cfg.ClientID != "" {
+		return signin.Credentials{}, errors.New("a signed sign-in (DeviceSecret) builds its own client id: leave ClientID empty")
+	}
+	mode := signin.SecureModeTCP
+	if scheme, _, _ := strings.Cut(cfg.BrokerURL, "://"); scheme == "ssl" || scheme == "tls" || scheme == "wss" || scheme == "mqtts" {
+		mode = signin.SecureModeTLS
+	}
+	return signin.Sign(signin.Device{ProductKey: cfg.ProductKey, DeviceName: cfg.DeviceName}, cfg.DeviceSecret,
+		signin.SignOptions{SecureMode: mode}), nil
 }

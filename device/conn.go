@@ -8,16 +8,20 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
+
+	"fleettasks/protocol/signin"
 )
 
-// dial opens a paho connection that reconnects by itself, and returns once
+// dial opens a paho connection with creds (a client id, and a user name
+// and password when set) that reconnects by itself, and returns once
 // it is subscribed to filters. After every (re)subscription, connected is
 // called (first is true the first time). Messages are handled in order (a
 // CANCELLED notify never overtakes its SENT), so route must not block;
 // route also takes the messages a persistent session delivers before the
 // subscriptions are renewed.
-func dial(ctx context.Context, broker, clientID string, clean bool, filters map[string]byte,
+func dial(ctx context.Context, broker string, creds signin.Credentials, clean bool, filters map[string]byte,
 	route mqtt.MessageHandler, timeout time.Duration, log *slog.Logger, connected func(first bool)) (mqtt.Client, error) {
+	clientID := creds.ClientID
 	ready := make(chan error, 1)
 	var connects atomic.Int32
 	onConnect := func(mc mqtt.Client) {
@@ -38,6 +42,8 @@ func dial(ctx context.Context, broker, clientID string, clean bool, filters map[
 	o := mqtt.NewClientOptions().
 		AddBroker(broker).
 		SetClientID(clientID).
+		SetUsername(creds.Username).
+		SetPassword(creds.Password).
 		SetCleanSession(clean).
 		SetOrderMatters(true).
 		SetAutoReconnect(true).

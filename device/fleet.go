@@ -13,11 +13,15 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"fleettasks/protocol"
+	"fleettasks/protocol/signin"
 )
 
 // FleetConfig describes many devices of one product sharing a few MQTT
 // connections (the simulator and benchmarks run thousands of devices; one
-// TCP connection each would exhaust file descriptors).
+// TCP connection each would exhaust file descriptors). A shared
+// connection speaks for many devices, so it cannot sign in as any one of
+// them (Config.DeviceSecret): it connects as the server and the benchmark
+// do, by client id alone, and needs a broker that lets such a client in.
 type FleetConfig struct {
 	BrokerURL  string
 	ProductKey string
@@ -87,7 +91,7 @@ func NewFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 	}
 	for i := range n {
 		id := cfg.ClientIDPrefix + "-" + strconv.Itoa(i)
-		mc, err := dial(ctx, cfg.BrokerURL, id, true, filters, f.route, s.timeout, s.log, f.reconnected)
+		mc, err := dial(ctx, cfg.BrokerURL, signin.Credentials{ClientID: id}, true, filters, f.route, s.timeout, s.log, f.reconnected)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", where, err)

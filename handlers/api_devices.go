@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"io"
 	"net/url"
 	"time"
 
@@ -15,9 +16,12 @@ type deviceRegistry interface {
 	ListDevices(ctx context.Context, f models.DeviceFilter, p models.Page) ([]models.Device, int64, error)
 	GetDevice(ctx context.Context, pk, dn string) (*models.Device, error)
 	ListDeviceMessages(ctx context.Context, pk, dn string, f models.MessageFilter, p models.Page) ([]models.Message, int64, error)
+	RotateDeviceSecret(ctx context.Context, pk, dn string) (string, error)
+	ImportDevices(ctx context.Context, csv io.Reader) (models.ImportResult, error)
 }
 
-// apiDevices serves /api/v1/devices: list, get and the message log.
+// apiDevices serves /api/v1/devices: list, get, the message log, the CSV
+// import and the rotation of a device's secret.
 type apiDevices struct {
 	reg deviceRegistry
 }

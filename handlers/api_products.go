@@ -78,7 +78,8 @@ type createdDevices struct {
 }
 
 // createDevices is POST /api/v1/products/:pk/devices: up to 10,000 devices,
-// all or nothing; 201 with the created devices.
+// all or nothing; 201 with the created devices, each with its
+// deviceSecret: the one time it is shown.
 func (h *apiProducts) createDevices(c *fiber.Ctx) error {
 	var in newDevices
 	if err := bodyJSON(c, &in); err != nil {
@@ -94,6 +95,7 @@ func (h *apiProducts) createDevices(c *fiber.Ctx) error {
 		return err
 	}
 	auditChanges(c, models.Changed("devices", nil, len(devices)))
+	showsSecret(c)
 	return c.Status(fiber.StatusCreated).JSON(createdDevices{Devices: devices, Warnings: models.CSDKNameWarnings(pk, names)})
 }
 

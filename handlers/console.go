@@ -58,6 +58,7 @@ type consoleRegistry interface {
 	CreateDevices(ctx context.Context, pk string, names []string) ([]models.Device, error)
 	ImportDevices(ctx context.Context, csv io.Reader) (models.ImportResult, error)
 	DeleteDevice(ctx context.Context, pk, dn string) error
+	RotateDeviceSecret(ctx context.Context, pk, dn string) (string, error)
 	DeviceSubtaskCounts(ctx context.Context, id models.ID) (*models.Statistics, error)
 	DeviceGroups(ctx context.Context, d *models.Device) ([]models.Group, error)
 	DeviceMessagePage(ctx context.Context, id models.ID, f models.MessageFilter, cursor *models.MessageCursor, size int) ([]models.Message, *models.MessageCursor, error)

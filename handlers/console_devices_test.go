@@ -1,7 +1,10 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/csv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -85,13 +88,25 @@ func TestConsoleDeviceListAndAdd(t *testing.T) {
 			t.Errorf("%s: %d %q", tc.name, resp.StatusCode, frag.Text())
 		}
 	}
-	resp, _ := s.page("POST", "/devices", url.Values{"productKey": {pk}, "deviceName": {"lamp:1@home"}}, true)
-	if resp.Header.Get("HX-Redirect") != "/devices/"+pk+"/lamp:1@home" || !strings.Contains(flash(resp), "Registered") {
-		t.Fatalf("add: %d %q", resp.StatusCode, resp.Header.Get("HX-Redirect"))
+	// the form's answer shows the new device's secret, once
+	resp, frag := s.page("POST", "/devices", url.Values{"productKey": {pk}, "deviceName": {"lamp:1@home"}}, true)
+	secret := testid(frag, "device-secret-value").Text()
+	if resp.StatusCode != 201 || !strings.Contains(testid(frag, "device-added").Text(), "Registered the device "+pk+"/lamp:1@home") ||
+		len(secret) != models.DeviceSecretLength || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("add: %d %q", resp.StatusCode, frag.Text())
+	}
+	if got, err := s.Deps.Registry.DeviceSecret(context.Background(), pk, "lamp:1@home"); err != nil || got != secret {
+		t.Fatalf("the secret shown is not the device's: %v", err)
+	}
+	if testid(frag, "device-added-open").AttrOr("href", "") != "/devices/"+pk+"/lamp:1@home" {
+		t.Fatal("no link to the new device")
 	}
 	resp, doc = s.page("GET", "/devices/"+pk+"/lamp:1@home", nil, false)
 	if resp.StatusCode != 200 || testid(doc, "device-name").Text() != pk+"/lamp:1@home" {
 		t.Fatalf("new device page: %d", resp.StatusCode)
+	}
+	if html, _ := doc.Html(); strings.Contains(html, secret) || testid(doc, "device-secret").Length() != 0 {
+		t.Fatal("the device page shows the secret again")
 	}
 }
 
@@ -134,9 +149,26 @@ func TestConsoleDeviceImport(t *testing.T) {
 	if total != 1 {
 		t.Fatalf("%d devices after refused imports", total)
 	}
-	resp, _ = s.importCSV("productKey,deviceName\n" + pk + ",a\n" + pk + ",b\n")
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(flash(resp), "Imported 2 devices") {
-		t.Fatalf("import: %d %q", resp.StatusCode, flash(resp))
+	// a done import offers the new devices' secrets as a CSV download,
+	// held in the answer only
+	resp, doc = s.importCSV("productKey,deviceName\n" + pk + ",a\n" + pk + ",b\n")
+	href := testid(doc, "import-secrets-download").AttrOr("href", "")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(testid(doc, "import-done").Text(), "Imported 2 devices") ||
+		!strings.HasPrefix(href, "data:text/csv;base64,") || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("import: %d %q", resp.StatusCode, doc.Text())
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(href, "data:text/csv;base64,"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil || len(recs) != 3 || strings.Join(recs[0], ",") != "productKey,deviceName,deviceSecret" || recs[1][1] != "a" || recs[2][1] != "b" {
+		t.Fatalf("secrets CSV %q: %v", raw, err)
+	}
+	for _, r := range recs[1:] {
+		if got, err := s.Deps.Registry.DeviceSecret(context.Background(), r[0], r[1]); err != nil || got != r[2] || len(got) != models.DeviceSecretLength {
+			t.Fatalf("device %s: the secret offered is not its own: %v", r[1], err)
+		}
 	}
 }
 

@@ -2,12 +2,9 @@ package handlers_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
-
-	"github.com/PuerkitoBio/goquery"
 
 	"fleettasks/internal/testenv"
 	"fleettasks/models"
@@ -55,33 +52,17 @@ func TestConsoleDeviceCreateCSDKHint(t *testing.T) {
 	pk, fits, over := csdkNames(t)
 	s.do("POST", "/api/v1/products", map[string]string{"productKey": pk}, nil)
 
-	resp, _ := s.page("POST", "/devices", url.Values{"productKey": {pk}, "deviceName": {fits}}, true)
-	if resp.Header.Get("HX-Redirect") == "" || !strings.HasPrefix(flash(resp), "ok|Registered the device") {
-		t.Fatalf("98 bytes: %d %q", resp.StatusCode, flash(resp))
+	resp, frag := s.page("POST", "/devices", url.Values{"productKey": {pk}, "deviceName": {fits}}, true)
+	if resp.StatusCode != http.StatusCreated || !strings.HasPrefix(testid(frag, "device-added").Text(), "Registered the device") ||
+		testid(frag, "device-added-hint").Length() != 0 {
+		t.Fatalf("98 bytes: %d %q", resp.StatusCode, frag.Text())
 	}
-	resp, _ = s.page("POST", "/devices", url.Values{"productKey": {pk}, "deviceName": {over}}, true)
-	msg := flash(resp)
-	if resp.Header.Get("HX-Redirect") != "/devices/"+pk+"/"+over || !strings.HasPrefix(msg, "warn|Registered the device "+pk+"/"+over+".") ||
-		!strings.Contains(msg, "together are 99 bytes") || !strings.Contains(msg, "docs/protocol.md") {
-		t.Fatalf("99 bytes: %d %q", resp.StatusCode, msg)
-	}
-
-	// the next page shows the hint as a warning
-	req := httptest.NewRequest("GET", "/devices/"+pk+"/"+over, nil)
-	req.AddCookie(&http.Cookie{Name: "fleettasks_session", Value: s.As.Session})
-	req.AddCookie(&http.Cookie{Name: "flash", Value: url.QueryEscape(msg)})
-	page, err := s.test(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer page.Body.Close()
-	doc, err := goquery.NewDocumentFromReader(page.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := testid(doc, "flash")
-	if page.StatusCode != 200 || !strings.Contains(f.Text(), "together are 99 bytes") || !f.HasClass("bg-amber-50") {
-		t.Fatalf("device page: %d, flash %q", page.StatusCode, f.Text())
+	// the answer that shows the secret shows the hint too
+	resp, frag = s.page("POST", "/devices", url.Values{"productKey": {pk}, "deviceName": {over}}, true)
+	msg := testid(frag, "device-added-hint").Text()
+	if resp.StatusCode != http.StatusCreated || !strings.Contains(testid(frag, "device-added").Text(), "Registered the device "+pk+"/"+over+".") ||
+		!strings.Contains(msg, "together are 99 bytes") || !strings.Contains(msg, "docs/protocol.md") || testid(frag, "device-secret-value").Text() == "" {
+		t.Fatalf("99 bytes: %d %q", resp.StatusCode, frag.Text())
 	}
 }
 
@@ -105,8 +86,11 @@ func TestConsoleDeviceImportCSDKHints(t *testing.T) {
 		t.Fatalf("devices after the import: %d %s", st, raw)
 	}
 
-	resp, _ = s.importCSV("productKey,deviceName\n" + pk + ",b\n")
-	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(flash(resp), "Imported 1 devices") {
-		t.Fatalf("import without hints: %d %q", resp.StatusCode, flash(resp))
+	if testid(doc, "import-secrets-download").Length() != 1 {
+		t.Fatal("a done import with hints offers no secrets")
+	}
+	resp, doc = s.importCSV("productKey,deviceName\n" + pk + ",b\n")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(testid(doc, "import-done").Text(), "Imported 1 devices") || testid(doc, "import-hint").Length() != 0 {
+		t.Fatalf("import without hints: %d %q", resp.StatusCode, doc.Text())
 	}
 }

@@ -9,22 +9,23 @@ import (
 	"fleettasks/views"
 )
 
-// POST /devices — registers one device from the list page's form; on a
-// bad name, an unknown product or a duplicate, the form comes back with
-// the user's values and the error by its field. A name too long for the
-// Alibaba C SDK is registered with a hint.
+// POST /devices — registers one device from the list page's form and
+// answers, in the form's place, the device's secret: the one time it is
+// shown. On a bad name, an unknown product or a duplicate, the form comes
+// back with the user's values and the error by its field. A name too long
+// for the Alibaba C SDK is registered with a hint.
 func (h *console) deviceCreate(c *fiber.Ctx) error {
 	f := views.DeviceAdd{ProductKey: c.FormValue("productKey"), DeviceName: strings.TrimSpace(c.FormValue("deviceName"))}
-	_, err := h.registry.CreateDevices(c.UserContext(), f.ProductKey, []string{f.DeviceName})
+	ds, err := h.registry.CreateDevices(c.UserContext(), f.ProductKey, []string{f.DeviceName})
 	if err == nil {
 		auditTarget(c, "device", f.ProductKey+"/"+f.DeviceName)
-		done := "Registered the device " + f.ProductKey + "/" + f.DeviceName + "."
+		done := views.DeviceAdded{Device: &ds[0]}
 		if models.TopicTooLongForCSDK(f.ProductKey, f.DeviceName) {
-			setFlash(c, "warn", done+" Note: its "+models.CSDKTopicHint(f.ProductKey, f.DeviceName)+".")
-		} else {
-			setFlash(c, "ok", done)
+			done.Hint = models.CSDKTopicHint(f.ProductKey, f.DeviceName)
 		}
-		return redirect(c, views.DeviceURL(f.ProductKey, f.DeviceName))
+		showsSecret(c)
+		c.Status(fiber.StatusCreated)
+		return render(c, "Device registered", views.DeviceAddedCard(done))
 	}
 	me, ok := models.AsError(err)
 	if !ok {

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"mime/multipart"
 
@@ -19,17 +18,16 @@ func (h *console) deviceImportForm(c *fiber.Ctx) error {
 
 // POST /devices/import — a CSV file of productKey,deviceName, streamed to
 // the registry; all or nothing, refused with a per-line report. A done
-// import whose names are too long for the Alibaba C SDK stays on this
-// page to list them (hints, not problems).
+// import stays on this page: it offers the new devices' secrets as a CSV
+// download, held in this answer only, and lists the names too long for
+// the Alibaba C SDK (hints, not problems).
 func (h *console) deviceImport(c *fiber.Ctx) error {
 	res, err := h.importCSV(c)
 	var report *models.ImportError
 	switch {
-	case err == nil && len(res.Hints) > 0:
-		return render(c, "Import devices", views.DeviceImportPage(views.DeviceImport{Done: &res}))
 	case err == nil:
-		setFlash(c, "ok", fmt.Sprintf("Imported %d devices.", res.Created))
-		return redirect(c, views.DevicesURL("", "", 0))
+		showsSecret(c)
+		return render(c, "Import devices", views.DeviceImportPage(views.DeviceImport{Done: &res}))
 	case errors.As(err, &report):
 		c.Status(fiber.StatusUnprocessableEntity)
 		return render(c, "Import devices", views.DeviceImportPage(views.DeviceImport{Report: report}))

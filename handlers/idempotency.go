@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"hash"
 	"io"
 	"log/slog"
 	"mime"
+	"net/http"
 	"strings"
 	"time"
 
@@ -124,6 +126,9 @@ func (k idempotency) run(c *fiber.Ctx, key string, streamed, differentRuns bool)
 		}
 	}
 	body := bytes.Clone(c.Response().Body())
+	if c.Locals(secretShownLocal) != nil {
+		status, header, body = notKept(c)
+	}
 	if _, err := k.store.Finish(context.WithoutCancel(c.UserContext()), r, claim, status, header, body); err != nil {
 		k.log.Error("idempotency key not stored; a repeat will run again", "id", requestID(c), "key", r.Key, "err", err)
 	}
@@ -247,4 +252,15 @@ func (fp *bodyFingerprint) Sum() []byte {
 	fp.h.Write(fp.pending)
 	fp.pending = nil
 	return fp.h.Sum(nil)
+}
+
+// notKept is what a repeat is answered when the first response showed
+// secrets (showsSecret: new devices, a device's new secret):
+// they are not stored with the key, so the repeat gets a 409 saying so.
+func notKept(c *fiber.Ctx) (int, map[string]string, []byte) {
+	body, _ := json.Marshal(apiError{Error: apiErrorBody{Code: string(models.KindConflict),
+		Message: "the first request with this " + idempotencyHeader + " succeeded; its response showed secrets, which are not kept: " +
+			"make a device a new secret (POST /api/v1/devices/{pk}/{dn}/secret) if it was lost",
+		RequestID: requestID(c)}})
+	return http.StatusConflict, map[string]string{fiber.HeaderContentType: fiber.MIMEApplicationJSONCharsetUTF8}, body
 }

@@ -59,7 +59,7 @@ func newTestServer(t *testing.T, opts ...models.FilesOption) *testServer {
 	d := handlers.Deps{
 		Config:   cfg,
 		DB:       db,
-		Registry: models.NewRegistry(db),
+		Registry: models.NewRegistry(db, models.WithDeviceSecretKey(cfg.Secret)),
 		Files:    files,
 		Tasks:    models.NewTasks(db, files),
 		Accounts: acc,

@@ -220,6 +220,13 @@ var matrix = []matrixAction{
 		func(f *fixture) request {
 			return request{"POST", "/devices", url.Values{"productKey": {f.pk}, "deviceName": {"new1"}}}
 		}},
+	{"rotate a device secret", "device.rotate_secret", models.PermRegistryWrite,
+		func(f *fixture) request {
+			return request{"POST", "/api/v1/devices/" + f.pk + "/" + f.pk + "-d2/secret", nil}
+		},
+		func(f *fixture) request {
+			return request{"POST", "/devices/" + f.pk + "/" + f.pk + "-d2/secret", url.Values{}}
+		}},
 	{"delete device", "device.delete", models.PermRegistryWrite, nil,
 		func(f *fixture) request {
 			return request{"POST", "/devices/" + f.pk + "/" + f.pk + "-spare/delete", url.Values{}}

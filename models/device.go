@@ -21,6 +21,9 @@ type Device struct {
 	// MessageLog is today's figures of the device's message log, set by
 	// GetDevice only.
 	MessageLog *LogUsage `gorm:"-" json:"messageLog,omitempty"`
+	// Secret is the device secret, set only on the devices CreateDevices
+	// and ImportDevices return: the one time it is shown.
+	Secret string `gorm:"-" json:"deviceSecret,omitempty"`
 }
 
 func (Device) TableName() string { return "devices" }
@@ -131,7 +134,7 @@ func likePrefix(s string) string {
 }
 
 // CreateDevices registers devices of product pk: 1..10,000 names, all or
-// nothing. A name already registered, or given twice, is a conflict naming
+// nothing, each with a new secret (Device.Secret, shown this once). A name already registered, or given twice, is a conflict naming
 // its entry.
 func (r *Registry) CreateDevices(ctx context.Context, pk string, names []string) ([]Device, error) {
 	if err := checkNewDevices(names); err != nil {
@@ -140,8 +143,12 @@ func (r *Registry) CreateDevices(ctx context.Context, pk string, names []string)
 	if checkProductKey("", pk) != nil { // no such product can exist, and PostgreSQL may refuse the bytes
 		return nil, NotFound("no product %q", pk)
 	}
+	secrets, sealed, err := r.newSecrets(pk, names)
+	if err != nil {
+		return nil, err
+	}
 	var out []Device
-	err := pgx.BeginFunc(ctx, r.db.Pool, func(tx pgx.Tx) error {
+	err = pgx.BeginFunc(ctx, r.db.Pool, func(tx pgx.Tx) error {
 		var ok bool
 		err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM products WHERE product_key = $1)`, pk).Scan(&ok)
 		if err != nil {
@@ -150,10 +157,10 @@ func (r *Registry) CreateDevices(ctx context.Context, pk string, names []string)
 		if !ok {
 			return NotFound("no product %q", pk)
 		}
-		rows, err := tx.Query(ctx, `INSERT INTO devices (product_key, device_name)
-			SELECT $1, n FROM unnest($2::text[]) AS n
+		rows, err := tx.Query(ctx, `INSERT INTO devices (product_key, device_name, secret_enc)
+			SELECT $1, n, s FROM unnest($2::text[], $3::bytea[]) AS v(n, s)
 			ON CONFLICT (product_key, device_name) DO NOTHING
-			RETURNING id, product_key, device_name, created_at, last_seen`, pk, names)
+			RETURNING id, product_key, device_name, created_at, last_seen`, pk, names, sealed)
 		if err != nil {
 			return err
 		}
@@ -171,6 +178,7 @@ func (r *Registry) CreateDevices(ctx context.Context, pk string, names []string)
 			if !ok {
 				return conflictOn(fmt.Sprintf("devices[%d].deviceName", i), "device %s/%s is already registered", pk, n)
 			}
+			d.Secret = secrets[i]
 			out[i] = d
 		}
 		return nil

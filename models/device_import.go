@@ -154,7 +154,11 @@ func parseDeviceCSV(r io.Reader) ([]importRow, error) {
 // hints rather than problems, the lines whose names are too long for the
 // Alibaba C SDK (TopicTooLongForCSDK), up to the bound of a report.
 type ImportResult struct {
-	Created   int
+	Created int
+	// Devices are the devices registered, in the file's order, with
+	// their new secrets (Device.Secret; ID and times are not set): the
+	// one time they are shown.
+	Devices   []Device
 	Hints     []ImportProblem
 	MoreHints int // hints left out
 }
@@ -187,6 +191,14 @@ func (r *Registry) ImportDevices(ctx context.Context, csvFile io.Reader) (Import
 	pks, dns := make([]string, len(rows)), make([]string, len(rows))
 	for i, row := range rows {
 		pks[i], dns[i] = row.ref.ProductKey, row.ref.DeviceName
+	}
+	devices, sealed := make([]Device, len(rows)), make([][]byte, len(rows))
+	for i, row := range rows {
+		secret := NewDeviceSecret()
+		if sealed[i], err = r.sealSecret(row.ref.ProductKey, row.ref.DeviceName, secret); err != nil {
+			return ImportResult{}, err
+		}
+		devices[i] = Device{ProductKey: row.ref.ProductKey, DeviceName: row.ref.DeviceName, Secret: secret}
 	}
 	var created int
 	err = pgx.BeginFunc(ctx, r.db.Pool, func(tx pgx.Tx) error {
@@ -227,8 +239,8 @@ func (r *Registry) ImportDevices(ctx context.Context, csvFile io.Reader) (Import
 		if err := report.orNil(); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(ctx, `INSERT INTO devices (product_key, device_name) SELECT * FROM unnest($1::text[], $2::text[])
-			ON CONFLICT (product_key, device_name) DO NOTHING`, pks, dns)
+		tag, err := tx.Exec(ctx, `INSERT INTO devices (product_key, device_name, secret_enc) SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[])
+			ON CONFLICT (product_key, device_name) DO NOTHING`, pks, dns, sealed)
 		if err != nil {
 			return err
 		}
@@ -245,7 +257,7 @@ func (r *Registry) ImportDevices(ctx context.Context, csvFile io.Reader) (Import
 	if err != nil {
 		return ImportResult{}, err
 	}
-	res := ImportResult{Created: created}
+	res := ImportResult{Created: created, Devices: devices}
 	res.Hints, res.MoreHints = csdkHints(rows)
 	return res, nil
 }

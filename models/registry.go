@@ -1,6 +1,7 @@
 package models
 
 import (
+	"crypto/cipher"
 	"errors"
 	"fmt"
 	"regexp"
@@ -25,6 +26,7 @@ type Registry struct {
 	db            *DB
 	offlineAfter  time.Duration
 	logDailyBytes int64
+	secretKey     cipher.AEAD // seals device secrets; nil without WithDeviceSecretKey
 	now           func() time.Time
 }
 

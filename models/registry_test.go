@@ -11,11 +11,14 @@ import (
 	"fleettasks/models"
 )
 
+// testServerSecret stands for FLEETTASKS_SECRET in the registry tests.
+const testServerSecret = "registry-tests-server-secret"
+
 func newRegistry(t *testing.T) (*models.DB, *models.Registry) {
 	t.Helper()
 	t.Parallel()
 	db := testenv.DB(t)
-	return db, models.NewRegistry(db)
+	return db, models.NewRegistry(db, models.WithDeviceSecretKey([]byte(testServerSecret)))
 }
 
 // regProduct creates product pk with devices named names.

@@ -27,7 +27,7 @@ var AuditActions = []string{
 	"task.create", "task.update", "task.cancel", "task.rerun", "task.pause", "task.resume", "task.approve_wave", "task.delete",
 	"template.create", "template.update", "template.delete",
 	"product.create",
-	"device.create", "device.import", "device.delete",
+	"device.create", "device.import", "device.delete", "device.rotate_secret",
 	"group.create", "group.rename", "group.add_devices", "group.remove_devices",
 	"file.upload", "file.delete",
 	"user.create", "user.update", "user.reset_password",

@@ -69,3 +69,6 @@ func GroupPreviewURL() string { return "/groups/preview" }
 
 // GroupMembersURL adds (POST) devices to a static group; action "remove" takes them out.
 func GroupMembersURL(id models.ID, action string) string { return GroupURL(id) + "/devices/" + action }
+
+// DeviceSecretURL makes a device a new secret (POST).
+func DeviceSecretURL(pk, dn string) string { return DeviceURL(pk, dn) + "/secret" }

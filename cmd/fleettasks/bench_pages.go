@@ -23,7 +23,7 @@ func (b *benchRun) pages(ctx context.Context) error {
 	if err := b.overviewFigures(ctx, id); err != nil {
 		return err
 	}
-	registry := models.NewRegistry(b.db)
+	registry := models.NewRegistry(b.db, models.WithDeviceSecretKey(b.cfg.Secret))
 	files := models.NewFiles(b.db, b.cfg.DataDir, b.cfg.Secret, b.cfg.PublicURL)
 	acc := models.NewAccounts(b.db)
 	app := handlers.New(handlers.Deps{Config: b.cfg, DB: b.db, Registry: registry, Files: files, Tasks: b.tasks,

@@ -23,6 +23,8 @@ type simulateFlags struct {
 	work      time.Duration
 	prefix    string
 	conns     int
+	secrets   string // CSV file of device secrets
+	shared    bool   // every device on the shared connections, none signed in
 }
 
 func parseSimulateFlags(args []string, out io.Writer) (*simulateFlags, error) {
@@ -36,7 +38,10 @@ func parseSimulateFlags(args []string, out io.Writer) (*simulateFlags, error) {
 	fs.StringVar(&behaviour, "behaviour", "succeed", "succeed, fail, reject, hang or mixed (70/10/10/10 by device name)")
 	fs.DurationVar(&f.work, "work", 2*time.Second, "how long a device works on a sub-task")
 	fs.StringVar(&f.prefix, "prefix", "d", "device name prefix")
-	fs.IntVar(&f.conns, "conns", 0, "MQTT connections (default one per 1,000 devices)")
+	fs.IntVar(&f.conns, "conns", 0, "MQTT connections of the devices without a secret (default one per 1,000 devices)")
+	fs.StringVar(&f.secrets, "secrets", "", "CSV file productKey,deviceName,deviceSecret (the console's download): the devices listed sign in with their secret,\n"+
+		"each on its own connection; with --register, the new devices' secrets are added to it")
+	fs.BoolVar(&f.shared, "shared", false, "put every device on the shared connections, signing in as none (for fleets too large for a connection each)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
@@ -74,14 +79,28 @@ func simulate(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 	if err != nil {
 		return err
 	}
+	secrets, err := readSecrets(f.secrets, f.product, f.register)
+	if err != nil {
+		return err
+	}
 	if f.register {
-		if err := registerSimulated(ctx, cfg, log, f); err != nil {
+		created, err := registerSimulated(ctx, cfg, log, f)
+		if err != nil {
+			return err
+		}
+		for _, d := range created {
+			secrets[d.DeviceName] = d.Secret
+		}
+		if err := keepSecrets(f.secrets, created, log); err != nil {
 			return err
 		}
 	}
+	if f.shared {
+		secrets = nil
+	}
 	stats, err := sim.Run(ctx, sim.Config{
 		BrokerURL: cfg.MQTTURL, ProductKey: f.product, Devices: f.devices, Prefix: f.prefix,
-		Behaviour: f.behaviour, Work: f.work, Conns: f.conns, Logger: log,
+		Behaviour: f.behaviour, Work: f.work, Conns: f.conns, Secrets: secrets, Logger: log,
 	}, 5*time.Second, func(s sim.Stats) { log.Info("simulate: " + s.String()) })
 	if err != nil && ctx.Err() != nil {
 		return nil // interrupted while starting

@@ -11,19 +11,20 @@ import (
 )
 
 // registerSimulated creates the product, if missing, and those of the
-// devices <prefix>1..<prefix>N that are missing.
-func registerSimulated(ctx context.Context, cfg *config.Config, log *slog.Logger, f *simulateFlags) error {
+// devices <prefix>1..<prefix>N that are missing; it returns the devices
+// created, with their secrets.
+func registerSimulated(ctx context.Context, cfg *config.Config, log *slog.Logger, f *simulateFlags) ([]models.Device, error) {
 	db, err := models.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer db.Close()
 	if cfg.AutoMigrate {
 		if err := applyMigrations(ctx, db, log); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	reg := models.NewRegistry(db)
+	reg := models.NewRegistry(db, models.WithDeviceSecretKey(cfg.Secret))
 	if _, err := reg.GetProduct(ctx, f.product); models.IsNotFound(err) {
 		_, err = reg.CreateProduct(ctx, models.ProductInput{ProductKey: f.product, Name: f.product,
 			Description: "created by fleettasks simulate"})
@@ -31,15 +32,15 @@ func registerSimulated(ctx context.Context, cfg *config.Config, log *slog.Logger
 			err = nil // created meanwhile by someone else
 		}
 		if err != nil {
-			return fmt.Errorf("register product %s: %w", f.product, err)
+			return nil, fmt.Errorf("register product %s: %w", f.product, err)
 		}
 		log.Info("simulate: product created", "product", f.product)
 	} else if err != nil {
-		return fmt.Errorf("register product %s: %w", f.product, err)
+		return nil, fmt.Errorf("register product %s: %w", f.product, err)
 	}
 	have, err := existingDevices(ctx, reg, f.product, f.prefix)
 	if err != nil {
-		return fmt.Errorf("register devices of %s: %w", f.product, err)
+		return nil, fmt.Errorf("register devices of %s: %w", f.product, err)
 	}
 	var missing []string
 	for i := 1; i <= f.devices; i++ {
@@ -47,16 +48,18 @@ func registerSimulated(ctx context.Context, cfg *config.Config, log *slog.Logger
 			missing = append(missing, dn)
 		}
 	}
-	created := len(missing)
+	var created []models.Device
 	for len(missing) > 0 {
 		batch := missing[:min(len(missing), models.MaxDevicesPerCall)]
-		if _, err := reg.CreateDevices(ctx, f.product, batch); err != nil {
-			return fmt.Errorf("register devices of %s: %w", f.product, err)
+		ds, err := reg.CreateDevices(ctx, f.product, batch)
+		if err != nil {
+			return nil, fmt.Errorf("register devices of %s: %w", f.product, err)
 		}
+		created = append(created, ds...)
 		missing = missing[len(batch):]
 	}
-	log.Info("simulate: devices registered", "product", f.product, "devices", f.devices, "created", created)
-	return nil
+	log.Info("simulate: devices registered", "product", f.product, "devices", f.devices, "created", len(created))
+	return created, nil
 }
 
 // existingDevices is the set of names of pk's devices starting with prefix.

@@ -1,10 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,8 +41,12 @@ func TestSimulateFlagErrors(t *testing.T) {
 		}
 	}
 	f, err := parseSimulateFlags([]string{"--product", "p", "--devices", "3", "--behaviour", "mixed", "--work", "10ms"}, io.Discard)
-	if err != nil || f.prefix != "d" || f.devices != 3 || f.behaviour != "mixed" || f.work != 10*time.Millisecond {
+	if err != nil || f.prefix != "d" || f.devices != 3 || f.behaviour != "mixed" || f.work != 10*time.Millisecond || f.shared || f.secrets != "" {
 		t.Fatalf("%+v, %v", f, err)
+	}
+	f, err = parseSimulateFlags([]string{"--product", "p", "--devices", "3", "--secrets", "s.csv", "--shared"}, io.Discard)
+	if err != nil || !f.shared || f.secrets != "s.csv" {
+		t.Fatalf("--secrets --shared: %+v, %v", f, err)
 	}
 }
 
@@ -50,7 +58,8 @@ func TestSimulateCommandUsage(t *testing.T) {
 }
 
 // --register creates the product and only the missing devices: a second
-// run with more devices adds the rest.
+// run with more devices adds the rest. The new devices' secrets go to the
+// --secrets file, which the runs then sign in with.
 func TestSimulateRegistersMissingDevices(t *testing.T) {
 	t.Parallel()
 	url := testenv.DatabaseURL(t)
@@ -58,6 +67,10 @@ func TestSimulateRegistersMissingDevices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := cfg.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	secretsFile := filepath.Join(t.TempDir(), "secrets.csv")
 	pk := testenv.Prefix(t)
 	count := func() int {
 		db, err := models.Open(context.Background(), url)
@@ -76,7 +89,7 @@ func TestSimulateRegistersMissingDevices(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {
-			done <- simulate(ctx, cfg, log, []string{"--product", pk, "--devices", strconv.Itoa(n), "--register", "--work", "10ms"})
+			done <- simulate(ctx, cfg, log, []string{"--product", pk, "--devices", strconv.Itoa(n), "--register", "--work", "10ms", "--secrets", secretsFile})
 		}()
 		waitFor(t, 20*time.Second, func() string { return fmt.Sprintf("--devices %d: %d devices registered", n, count()) }, func() bool {
 			select {
@@ -90,5 +103,34 @@ func TestSimulateRegistersMissingDevices(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatalf("simulate --devices %d: %v", n, err)
 		}
+	}
+	raw, err := os.ReadFile(secretsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil || len(recs) != 9 || strings.Join(recs[0], ",") != "productKey,deviceName,deviceSecret" {
+		t.Fatalf("secrets file %q: %v", raw, err)
+	}
+	db, err := models.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	reg := models.NewRegistry(db, models.WithDeviceSecretKey(cfg.Secret))
+	for _, r := range recs[1:] {
+		if got, err := reg.DeviceSecret(context.Background(), r[0], r[1]); err != nil || r[0] != pk || got != r[2] {
+			t.Fatalf("%v: not the device's secret: %v", r, err)
+		}
+	}
+	if st, err := os.Stat(secretsFile); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("secrets file mode: %v %v", st.Mode(), err)
+	}
+	got, err := readSecrets(secretsFile, pk, false)
+	if err != nil || len(got) != 8 || got["d8"] != recs[8][2] {
+		t.Fatalf("readSecrets: %d %v", len(got), err)
+	}
+	if _, err := readSecrets(filepath.Join(t.TempDir(), "none.csv"), pk, false); err == nil {
+		t.Fatal("a missing --secrets file without --register")
 	}
 }

@@ -15,6 +15,7 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,11 @@ type Config struct {
 	Behaviour  Behaviour     // default Succeed
 	Work       time.Duration // time spent "working" on each sub-task (succeed, fail); 0 for none
 	Conns      int           // MQTT connections; default one per 1,000 devices
+	// Secrets are device secrets by device name. A device with one has
+	// its own MQTT connection and signs in with it, as a real device does
+	// (device.Config.DeviceSecret); the others share the Conns
+	// connections, which connect by client id alone.
+	Secrets map[string]string
 
 	QoS            byte
 	RequestTimeout time.Duration
@@ -48,7 +54,8 @@ type Config struct {
 // Sim is a running simulation.
 type Sim struct {
 	cfg     Config
-	fleet   *device.Fleet
+	fleet   *device.Fleet    // nil when every device has its own connection
+	own     []*device.Client // the devices signed in on their own connections
 	stats   counters
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -77,8 +84,14 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 	if _, err := ParseBehaviour(string(cfg.Behaviour)); err != nil {
 		return nil, fmt.Errorf("sim: %w", err)
 	}
+	shared := cfg.Devices
+	for i := 1; i <= cfg.Devices; i++ {
+		if cfg.Secrets[DeviceName(cfg.Prefix, i)] != "" {
+			shared--
+		}
+	}
 	if cfg.Conns < 1 {
-		cfg.Conns = (cfg.Devices + 999) / 1000
+		cfg.Conns = (shared + 999) / 1000
 	}
 	s := &Sim{cfg: cfg, log: cfg.Logger}
 	if s.log == nil {
@@ -91,30 +104,76 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 		}
 		s.cfg.DownloadDir, s.tempDir = dir, true
 	}
-	fleet, err := device.NewFleet(ctx, device.FleetConfig{
-		BrokerURL: cfg.BrokerURL, ProductKey: cfg.ProductKey, Conns: cfg.Conns,
-		QoS: cfg.QoS, RequestTimeout: cfg.RequestTimeout, Retries: cfg.Retries,
-		HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
-	})
-	if err != nil {
-		s.removeTemp()
-		return nil, fmt.Errorf("sim: %w", err)
-	}
-	s.fleet = fleet
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	if shared > 0 {
+		fleet, err := device.NewFleet(ctx, device.FleetConfig{
+			BrokerURL: cfg.BrokerURL, ProductKey: cfg.ProductKey, Conns: cfg.Conns,
+			QoS: cfg.QoS, RequestTimeout: cfg.RequestTimeout, Retries: cfg.Retries,
+			HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
+		})
+		if err != nil {
+			s.cancel()
+			s.removeTemp()
+			return nil, fmt.Errorf("sim: %w", err)
+		}
+		s.fleet = fleet
+	}
+	var signed []*worker
 	for i := 1; i <= cfg.Devices; i++ {
 		dn := DeviceName(cfg.Prefix, i)
 		w := &worker{sim: s, dn: dn, behaviour: cfg.Behaviour.For(dn), last: map[string]reported{}}
-		c, err := fleet.Add(dn, device.Handlers{OnNotify: w.onNotify, OnResume: w.onResume})
+		if cfg.Secrets[dn] != "" {
+			signed = append(signed, w)
+			continue
+		}
+		c, err := s.fleet.Add(dn, device.Handlers{OnNotify: w.onNotify, OnResume: w.onResume})
 		if err != nil {
 			s.Close()
 			return nil, fmt.Errorf("sim: %w", err)
 		}
 		w.c = c
 	}
+	if err := s.connectSigned(ctx, signed); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("sim: %w", err)
+	}
 	s.log.Info("simulator started", "product", cfg.ProductKey, "devices", cfg.Devices,
-		"behaviour", cfg.Behaviour, "work", cfg.Work, "conns", cfg.Conns)
+		"behaviour", cfg.Behaviour, "work", cfg.Work, "conns", cfg.Conns, "signed", len(signed))
 	return s, nil
+}
+
+// connectSigned connects each of ws on its own connection, signed in with
+// its secret, a few at a time.
+func (s *Sim) connectSigned(ctx context.Context, ws []*worker) error {
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		fail error
+		sem  = make(chan struct{}, 32)
+	)
+	for _, w := range ws {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			c, err := device.Connect(ctx, device.Config{
+				BrokerURL: s.cfg.BrokerURL, ProductKey: s.cfg.ProductKey, DeviceName: w.dn, DeviceSecret: s.cfg.Secrets[w.dn],
+				QoS: s.cfg.QoS, RequestTimeout: s.cfg.RequestTimeout, Retries: s.cfg.Retries,
+				HTTPClient: s.cfg.HTTPClient, Logger: s.cfg.Logger,
+				OnNotify: w.onNotify, OnResume: w.onResume,
+			})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fail = cmp.Or(fail, err)
+				return
+			}
+			w.c = c
+			s.own = append(s.own, c)
+		}()
+	}
+	wg.Wait()
+	return fail
 }
 
 // Stats is what the devices did so far.
@@ -127,7 +186,12 @@ func (s *Sim) Close() Stats {
 	s.closed = true
 	s.mu.Unlock()
 	s.cancel()
-	s.fleet.Close()
+	if s.fleet != nil {
+		s.fleet.Close()
+	}
+	for _, c := range s.own {
+		c.Close()
+	}
 	s.wg.Wait()
 	s.removeTemp()
 	return s.Stats()

@@ -51,10 +51,21 @@ func TestRegistryInBrowser(t *testing.T) {
 	run(t, ctx, "import three devices",
 		chromedp.SetUploadFiles(chromedp.CSS(`#import-file`), []string{good}),
 		chromedp.Click(chromedp.CSS(`[data-testid="import-submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`[data-testid="import-done"]`)),
+	)
+	// the new devices' secrets are offered once, as a CSV file
+	waitJS(t, ctx, "the secrets' download", `(() => {
+		const a = document.querySelector('[data-testid="import-secrets-download"]');
+		if (!a || a.getAttribute('download') !== 'device-secrets.csv') return false;
+		const lines = atob(a.href.replace('data:text/csv;base64,', '')).trim().split('\n');
+		return document.querySelector('[data-testid="import-done"]').textContent.includes('Imported 3 devices') &&
+			lines.length === 4 && lines[0] === 'productKey,deviceName,deviceSecret' && /^[^,]+,gw1,[A-Za-z0-9]{32}$/.test(lines[1]);
+	})()`, 5*time.Second)
+	run(t, ctx, "see the devices",
+		chromedp.Navigate(s.url+"/devices"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="device-table"]`)),
 	)
-	waitJS(t, ctx, "three devices listed", `document.querySelectorAll('[data-testid="device-row"]').length === 3 &&
-		document.querySelector('[data-testid="flash"]').textContent.includes('Imported 3 devices')`, 5*time.Second)
+	waitJS(t, ctx, "three devices listed", `document.querySelectorAll('[data-testid="device-row"]').length === 3`, 5*time.Second)
 	s.simulate("gw", 3, sim.Succeed)
 
 	// --- files: upload a rule file and a firmware image ---

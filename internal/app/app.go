@@ -88,7 +88,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate
 	files := models.NewFiles(db, cfg.DataDir, cfg.Secret, cfg.PublicURL)
 	tasks := models.NewTasks(db, files, o.tasks...)
 	aq := asynq.NewClientFromRedisClient(rdb)
-	registry := models.NewRegistry(db, models.WithLogDailyBytes(cfg.LogDeviceDailyBytes), models.WithOfflineAfter(cfg.OfflineAfter))
+	registry := models.NewRegistry(db, models.WithLogDailyBytes(cfg.LogDeviceDailyBytes), models.WithOfflineAfter(cfg.OfflineAfter),
+		models.WithDeviceSecretKey(cfg.Secret))
 	acc := models.NewAccounts(db, append(o.accounts, models.WithSessionLifetimes(cfg.SessionIdle, cfg.SessionMax))...)
 	return &App{Config: cfg, Log: log, DB: db, Redis: rdb, Asynq: aq, Registry: registry, Files: files, Tasks: tasks,
 		Accounts: acc, Audit: models.NewAudit(db), Webhooks: models.NewWebhooks(db)}, nil
