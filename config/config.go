@@ -62,6 +62,10 @@ type Config struct {
 	// SSEMaxStreams caps the console's open live streams (server-sent
 	// events) in this process; past it, pages refresh by polling (0: always).
 	SSEMaxStreams int
+	// BrokerHTTPSecret is the shared secret an EMQX broker sends (as
+	// "Authorization: Bearer ...") to the HTTP authenticator and
+	// authorizer; "" turns those endpoints off.
+	BrokerHTTPSecret string
 }
 
 // Error names the variable that is wrong and why.
@@ -184,6 +188,9 @@ func Load(getenv func(string) string) (*Config, error) {
 	if c.WebhookAllowPrivate, err = parseBool(get("FLEETTASKS_WEBHOOK_ALLOW_PRIVATE", "false")); err != nil {
 		return nil, &Error{"FLEETTASKS_WEBHOOK_ALLOW_PRIVATE", err.Error()}
 	}
+	if c.BrokerHTTPSecret = getenv("FLEETTASKS_BROKER_HTTP_SECRET"); c.BrokerHTTPSecret != "" && len(c.BrokerHTTPSecret) < 16 {
+		return nil, &Error{"FLEETTASKS_BROKER_HTTP_SECRET", "must be at least 16 characters"}
+	}
 	return c, nil
 }
 
@@ -270,4 +277,16 @@ func (c *Config) EnsureSecret() error {
 	}
 	c.Secret = secret
 	return f.Sync()
+}
+
+// MQTTCredentials are the user and password of the server's own broker
+// connections, those of FLEETTASKS_MQTT_URL (tcp://user:password@host:port);
+// "" when it has none.
+func (c *Config) MQTTCredentials() (user, password string) {
+	u, err := url.Parse(c.MQTTURL)
+	if err != nil || u.User == nil {
+		return "", ""
+	}
+	pw, _ := u.User.Password()
+	return u.User.Username(), pw
 }

@@ -44,6 +44,7 @@ func (s routeSet) change(method, path string, p models.Permission, action string
 
 // Request body limits by kind of route.
 const (
+	brokerBody = 4 << 10                       // a broker's question about one client
 	smallBody  = 64 << 10                      // sign-in, buttons, short forms
 	largeBody  = maxJSONBody                   // JSON calls, forms with device lists
 	importBody = models.MaxImportBytes + 1<<20 // a CSV of devices with its multipart framing
@@ -58,6 +59,11 @@ func routes(app *fiber.App, d Deps) {
 	app.Get("/static/:name", static)
 	app.Get("/favicon.ico", favicon)                               // for clients that ask without reading the page's icon link
 	app.Get("/download/files/:id", newFileDownload(d.Files).serve) // devices: signed URL, no account
+	// an EMQX broker's HTTP authenticator and authorizer: the shared secret, no session
+	su, sp := d.Config.MQTTCredentials()
+	emqx := newBrokerEMQX(d.Config.BrokerHTTPSecret, d.Registry, su, sp, d.Log)
+	app.Post("/broker/emqx/auth", limitBody(brokerBody), emqx.auth)
+	app.Post("/broker/emqx/acl", limitBody(brokerBody), emqx.acl)
 
 	g := guard{audit: d.Audit, log: d.Log}
 	const (

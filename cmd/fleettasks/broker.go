@@ -12,15 +12,33 @@ import (
 	"fleettasks/models"
 )
 
-// broker is `fleettasks broker acl [--server-user U]`: it prints a
-// Mosquitto ACL file for the registered devices (see README, "The broker").
-func broker(ctx context.Context, cfg *config.Config, _ *slog.Logger, args []string) error {
-	if len(args) == 0 || args[0] != "acl" {
-		return fmt.Errorf("usage: fleettasks broker acl [--server-user fleettasks]")
+const brokerUsage = "usage: fleettasks broker acl [--server-user fleettasks]\n" +
+	"       fleettasks broker passwd --out FILE [--acl-out FILE] [--watch [--pid-file FILE | --signal-pid N]]"
+
+// broker is `fleettasks broker acl|passwd`: the files a Mosquitto needs to
+// admit the registered devices (see docs/brokers.md).
+func broker(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("%s", brokerUsage)
 	}
+	switch args[0] {
+	case "acl":
+		return brokerACL(ctx, cfg, args[1:])
+	case "passwd":
+		return brokerPasswd(ctx, cfg, log, args[1:])
+	}
+	return fmt.Errorf("%s", brokerUsage)
+}
+
+// brokerACL prints a Mosquitto ACL file for the registered devices.
+func brokerACL(ctx context.Context, cfg *config.Config, args []string) error {
 	fs := flag.NewFlagSet("broker acl", flag.ContinueOnError)
-	user := fs.String("server-user", "fleettasks", "the broker user of the fleettasks server")
-	if err := fs.Parse(args[1:]); err != nil {
+	def := "fleettasks"
+	if u, _ := cfg.MQTTCredentials(); u != "" {
+		def = u
+	}
+	user := fs.String("server-user", def, "the broker user of the fleettasks server")
+	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	db, err := models.Open(ctx, cfg.DatabaseURL)

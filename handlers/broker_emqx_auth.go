@@ -1,0 +1,36 @@
+package handlers
+
+import (
+	"crypto/subtle"
+
+	"github.com/gofiber/fiber/v2"
+
+	"fleettasks/protocol/signin"
+)
+
+// auth answers a CONNECT: a device signs in with its secret (signed or
+// plain, signin.Verifier, one indexed look-up); the server's own user
+// with its password, as a superuser.
+func (h *brokerEMQX) auth(c *fiber.Ctx) error {
+	in, ok, err := h.shared(c, "connect")
+	if !ok {
+		return err
+	}
+	if h.isServer(in.Username) {
+		ok = subtle.ConstantTimeCompare([]byte(in.Password), []byte(h.serverPass)) == 1
+		if !ok {
+			h.log.Warn("broker: sign-in refused", "broker", "emqx", "user", in.Username, "reason", "bad password of the server's user")
+		}
+		return h.answer(c, "connect", ok, ok)
+	}
+	_, err = h.verifier.Verify(c.UserContext(), signin.Credentials{ClientID: in.ClientID, Username: in.Username, Password: in.Password})
+	if r, refused := signin.AsRefusal(err); refused {
+		h.log.Warn("broker: sign-in refused", "broker", "emqx", "user", in.Username, "reason", r.Error())
+		return h.answer(c, "connect", false, false)
+	}
+	if err != nil {
+		brokerChecks.WithLabelValues("emqx", "connect", "error").Inc()
+		return err
+	}
+	return h.answer(c, "connect", true, false)
+}
