@@ -127,7 +127,9 @@ func TestBrokerPasswdMosquitto(t *testing.T) {
 
 	// --watch: a new device connects, a rotated secret is refused
 	done := make(chan error, 1)
-	go func() { done <- brokerPasswd(ctx, cfg, log, []string{"--out", pw, "--acl-out", acl, "--watch", "--pid-file", pid}) }()
+	go func() {
+		done <- brokerPasswd(ctx, cfg, log, []string{"--out", pw, "--acl-out", acl, "--watch", "--pid-file", pid})
+	}()
 	added, err := reg.CreateDevices(ctx, pk, []string{"d3"})
 	if err != nil {
 		t.Fatal(err)

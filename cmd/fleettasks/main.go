@@ -21,7 +21,8 @@ commands:
   web       console and API only
   worker    asynq workers (and, from the engine on, the MQTT bridge) only
   migrate   apply pending database migrations and exit
-  broker    broker acl: print a Mosquitto ACL file for the registered devices
+  broker    broker acl: print a Mosquitto ACL file for the registered devices;
+            broker passwd --out F [--acl-out F] [--watch [--pid-file F]]: write (and keep current) Mosquitto's password file
   bench     run the benchmark of BENCHMARKS.md (own database and Redis db)
   simulate  run simulated devices: --product PK --devices N [--register] [--behaviour succeed|fail|reject|hang|mixed]
   users     users create --email E --role admin|operator|support [--password P]; users password --email E
