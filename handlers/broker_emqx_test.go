@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gofiber/fiber/v2"
+
 	"fleettasks/config"
 	"fleettasks/handlers"
 	"fleettasks/internal/testenv"
@@ -21,7 +23,7 @@ const emqxSecret = "emqx-shared-secret-0123"
 
 // emqxServer is an app whose EMQX endpoints are on (or off, for an empty
 // shared secret), with the server's broker user "srv" / "srv-password".
-func emqxServer(t *testing.T, shared string) (*handlers.Deps, func(path, bearer string, body any) (int, map[string]any)) {
+func emqxServer(t *testing.T, shared string) (*handlers.Deps, *fiber.App, func(path, bearer string, body any) (int, map[string]any)) {
 	t.Helper()
 	t.Parallel()
 	db := testenv.DB(t)
@@ -38,7 +40,7 @@ func emqxServer(t *testing.T, shared string) (*handlers.Deps, func(path, bearer 
 	d.Files = models.NewFiles(db, cfg.DataDir, cfg.Secret, cfg.PublicURL)
 	d.Tasks = models.NewTasks(db, d.Files)
 	app := handlers.New(d)
-	return &d, func(path, bearer string, body any) (int, map[string]any) {
+	return &d, app, func(path, bearer string, body any) (int, map[string]any) {
 		t.Helper()
 		raw, _ := json.Marshal(body)
 		req := httptest.NewRequest("POST", path, bytes.NewReader(raw))
@@ -62,7 +64,7 @@ func emqxServer(t *testing.T, shared string) (*handlers.Deps, func(path, bearer 
 // secret (signed or plain) and the server's own user, and refuses every
 // other sign-in; without the shared secret it answers 401.
 func TestEMQXAuth(t *testing.T) {
-	d, post := emqxServer(t, emqxSecret)
+	d, app, post := emqxServer(t, emqxSecret)
 	ctx := context.Background()
 	pk := testenv.Prefix(t)
 	if _, err := d.Registry.CreateProduct(ctx, models.ProductInput{ProductKey: pk, Name: "lamps"}); err != nil {
@@ -115,12 +117,26 @@ func TestEMQXAuth(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s superuser=%v", c.name, code, got, c.code, c.result, c.super)
 		}
 	}
+	resp, err := app.Test(httptest.NewRequest("GET", "/metrics", nil), 60_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	metrics := string(raw)
+	for _, want := range []string{`fleettasks_broker_auth_total{broker="emqx",check="connect",result="allow"}`,
+		`fleettasks_broker_auth_total{broker="emqx",check="connect",result="deny"}`,
+		`fleettasks_broker_auth_total{broker="emqx",check="connect",result="unauthorized"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics has no %s", want)
+		}
+	}
 }
 
 // The EMQX authorizer lets a device publish and subscribe to its own job
 // topics only, in the right direction, and the server's user everywhere.
 func TestEMQXACL(t *testing.T) {
-	_, post := emqxServer(t, emqxSecret)
+	_, _, post := emqxServer(t, emqxSecret)
 	own := func(kind string) string { return "/sys/a1/d1/thing/job/" + kind }
 	d1, d2 := "d1&a1", "d2&a1"
 	cases := []struct {
@@ -161,7 +177,7 @@ func TestEMQXACL(t *testing.T) {
 
 // Without FLEETTASKS_BROKER_HTTP_SECRET the endpoints do not exist.
 func TestEMQXEndpointsOff(t *testing.T) {
-	_, post := emqxServer(t, "")
+	_, _, post := emqxServer(t, "")
 	for _, path := range []string{"/broker/emqx/auth", "/broker/emqx/acl"} {
 		if code, _ := post(path, "", map[string]string{"username": "srv", "password": "srv-password"}); code != 404 {
 			t.Errorf("%s: %d, want 404", path, code)
@@ -171,7 +187,7 @@ func TestEMQXEndpointsOff(t *testing.T) {
 
 // A broker's question is small: a body over the cap is refused.
 func TestEMQXBodyCap(t *testing.T) {
-	_, on := emqxServer(t, emqxSecret)
+	_, _, on := emqxServer(t, emqxSecret)
 	if code, _ := on("/broker/emqx/auth", emqxSecret, map[string]string{"username": strings.Repeat("x", 8<<10)}); code != 413 {
 		t.Errorf("a large body: %d, want 413", code)
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -51,7 +52,7 @@ func brokerPasswd(ctx context.Context, cfg *config.Config, log *slog.Logger, arg
 		reload: reloader(*pidFile, *pid), log: log,
 	}
 	if !*watch {
-		_, err := w.write(ctx)
+		_, err := w.writeAndReload(ctx)
 		return err
 	}
 	return w.watch(ctx, *resync)
@@ -86,6 +87,9 @@ func (w *brokerFiles) watch(ctx context.Context, resync time.Duration) error {
 			_, err = l.Wait(ctx, resync)
 		}
 		l.Close()
+		if errors.Is(err, models.ErrSecretUnreadable) {
+			return err // retrying will not help: the wrong FLEETTASKS_SECRET
+		}
 		if ctx.Err() == nil {
 			w.log.Warn("broker passwd: retrying", "err", err)
 			sleep(ctx, 5*time.Second)
