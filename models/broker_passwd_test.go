@@ -3,6 +3,13 @@ package models_test
 import (
 	"bytes"
 	"context"
+	"crypto/pbkdf2"
+	"crypto/sha512"
+	"encoding/base64"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -54,5 +61,33 @@ func TestBrokerPasswdKeepsHashes(t *testing.T) {
 	last, st := write()
 	if st != (models.PasswdStats{Users: 4, Hashed: 2}) || strings.Contains(last, "d3&") || !strings.Contains(last, "d4&"+pk+":") {
 		t.Fatalf("after changes %+v:\n%s", st, last)
+	}
+}
+
+// MosquittoHash writes the format of mosquitto_passwd: the same fields,
+// lengths and iterations, and mosquitto_passwd's own line is PBKDF2-SHA512
+// of the password over its salt, as MosquittoHash computes.
+func TestMosquittoHashFormat(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "passwd")
+	if out, err := exec.Command("mosquitto_passwd", "-c", "-b", file, "u", "secret-1").CombinedOutput(); err != nil {
+		t.Fatalf("mosquitto_passwd: %v %s", err, out)
+	}
+	raw, _ := os.ReadFile(file)
+	theirs := strings.Split(strings.TrimSpace(strings.TrimPrefix(string(raw), "u:")), "$")
+	ours, err := models.MosquittoHash("secret-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := strings.Split(ours, "$")
+	if len(theirs) != 5 || len(mine) != 5 || theirs[1] != "7" || mine[1] != "7" || theirs[2] != mine[2] ||
+		len(theirs[3]) != len(mine[3]) || len(theirs[4]) != len(mine[4]) {
+		t.Fatalf("mosquitto_passwd %q, ours %q", raw, ours)
+	}
+	salt, _ := base64.StdEncoding.DecodeString(theirs[3])
+	iter, _ := strconv.Atoi(theirs[2])
+	sum, _ := pbkdf2.Key(sha512.New, "secret-1", salt, iter, sha512.Size)
+	if base64.StdEncoding.EncodeToString(sum) != theirs[4] {
+		t.Fatalf("mosquitto_passwd's hash is not PBKDF2-SHA512: %q", raw)
 	}
 }

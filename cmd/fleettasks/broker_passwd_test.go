@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -155,5 +156,27 @@ func TestBrokerPasswdMosquitto(t *testing.T) {
 	}
 	if _, err := os.Stat(pw); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// broker passwd needs the server's broker user (from FLEETTASKS_MQTT_URL)
+// and an output file, and says so.
+func TestBrokerPasswdFlagErrors(t *testing.T) {
+	cfg, err := config.Load(testenv.Env(t, "postgres://127.0.0.1:1/none", "FLEETTASKS_MQTT_URL=tcp://127.0.0.1:1883"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "--out is required"},
+		{[]string{"--out", filepath.Join(t.TempDir(), "p")}, "FLEETTASKS_MQTT_URL has no user and password"},
+	} {
+		err := brokerPasswd(context.Background(), cfg, log, c.args)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: %v, want %q", c.args, err, c.want)
+		}
 	}
 }
