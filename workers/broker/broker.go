@@ -1,0 +1,97 @@
+// Package broker is the embedded MQTT broker: one fleettasks process
+// serves the devices itself, without a Mosquitto or EMQX beside it
+// (FLEETTASKS_BROKER=embedded, docs/brokers.md). Devices sign in the
+// Alibaba IoT way against their secrets in the registry, may only use
+// their own job topics (models.DeviceMay), and are subscribed to their
+// downlink topics as soon as they connect, as the Alibaba platform does.
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+
+	"fleettasks/protocol/signin"
+)
+
+// Config is what the embedded broker needs.
+type Config struct {
+	// Addr is the host:port it listens on (FLEETTASKS_BROKER_ADDR).
+	Addr string
+	// TLS, when set, makes the listener a TLS one.
+	TLS *tls.Config
+	// Secrets finds the devices' secrets (the registry).
+	Secrets signin.SecretSource
+	// User and Password are the server's own broker credentials (those
+	// of FLEETTASKS_MQTT_URL): that user may publish and subscribe
+	// anywhere. An empty User admits no server user.
+	User, Password string
+	Log            *slog.Logger
+}
+
+// Broker is a running embedded broker.
+type Broker struct {
+	srv  *mqtt.Server
+	addr string
+}
+
+// Start listens on cfg.Addr and serves MQTT until Close. A taken address
+// is an error naming FLEETTASKS_BROKER_ADDR.
+func Start(cfg Config) (*Broker, error) {
+	if cfg.Secrets == nil {
+		return nil, errors.New("broker: no secret source")
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	// Probe the address first, so that a taken port is a clear error
+	// rather than a listener failing in the background.
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("FLEETTASKS_BROKER_ADDR: cannot listen on %s: %w", cfg.Addr, err)
+	}
+	ln.Close()
+
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log.With("component", "broker")})
+	h := &hook{verifier: signin.NewVerifier(cfg.Secrets), user: cfg.User, password: cfg.Password, log: log, srv: srv}
+	if err := srv.AddHook(h, nil); err != nil {
+		return nil, fmt.Errorf("broker: add hook: %w", err)
+	}
+	l := listeners.NewTCP(listeners.Config{ID: "devices", Address: cfg.Addr, TLSConfig: cfg.TLS})
+	if err := srv.AddListener(l); err != nil {
+		return nil, fmt.Errorf("FLEETTASKS_BROKER_ADDR: cannot listen on %s: %w", cfg.Addr, err)
+	}
+	if err := srv.Serve(); err != nil {
+		srv.Close()
+		return nil, fmt.Errorf("broker: serve: %w", err)
+	}
+	return &Broker{srv: srv, addr: l.Address()}, nil
+}
+
+// Addr is the address the broker listens on.
+func (b *Broker) Addr() string { return b.addr }
+
+// Publish sends a message from the broker itself (the inline client).
+func (b *Broker) Publish(topic string, payload []byte, qos byte) error {
+	return b.srv.Publish(topic, payload, false, qos)
+}
+
+// Close disconnects the clients and stops listening.
+func (b *Broker) Close() error { return b.srv.Close() }
+
+// Run starts the broker and keeps it until ctx ends.
+func Run(ctx context.Context, cfg Config) error {
+	b, err := Start(cfg)
+	if err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return b.Close()
+}

@@ -1,0 +1,145 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"sync"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"fleettasks/models"
+	"fleettasks/protocol"
+	"fleettasks/protocol/signin"
+)
+
+// verifyTimeout bounds the secret look-up of one sign-in.
+const verifyTimeout = 5 * time.Second
+
+// identity is who a connected client signed in as: the server user, or
+// a device.
+type identity struct {
+	server bool
+	device signin.Device
+}
+
+// hook authenticates sign-ins, enforces the device ACL and subscribes
+// devices to their downlink topics.
+type hook struct {
+	mqtt.HookBase
+	verifier       *signin.Verifier
+	user, password string
+	log            *slog.Logger
+	srv            *mqtt.Server
+
+	mu      sync.Mutex
+	clients map[*mqtt.Client]identity
+}
+
+func (h *hook) ID() string { return "fleettasks" }
+
+func (h *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mqtt.OnConnectAuthenticate,
+		mqtt.OnACLCheck,
+		mqtt.OnSessionEstablished,
+		mqtt.OnDisconnect,
+	}, []byte{b})
+}
+
+func (h *hook) set(cl *mqtt.Client, id identity) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.clients == nil {
+		h.clients = map[*mqtt.Client]identity{}
+	}
+	h.clients[cl] = id
+	connected.Set(float64(len(h.clients)))
+}
+
+func (h *hook) get(cl *mqtt.Client) (identity, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	id, ok := h.clients[cl]
+	return id, ok
+}
+
+// OnConnectAuthenticate admits the server user and devices whose
+// Alibaba sign-in checks against their secret; it refuses all else.
+// Neither passwords nor secrets are logged.
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	user, password := string(pk.Connect.Username), string(pk.Connect.Password)
+	if h.user != "" && user == h.user {
+		if subtle.ConstantTimeCompare([]byte(password), []byte(h.password)) == 1 {
+			h.set(cl, identity{server: true})
+			connections.WithLabelValues("accepted").Inc()
+			return true
+		}
+		h.log.Warn("broker: sign-in refused", "client", cl.ID, "user", user, "reason", "bad server password")
+		connections.WithLabelValues("refused").Inc()
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
+	defer cancel()
+	res, err := h.verifier.Verify(ctx, signin.Credentials{ClientID: pk.Connect.ClientIdentifier, Username: user, Password: password})
+	if err != nil {
+		if r, ok := signin.AsRefusal(err); ok {
+			h.log.Info("broker: sign-in refused", "client", cl.ID, "user", user, "reason", string(r.Reason))
+		} else {
+			h.log.Error("broker: sign-in undecided", "client", cl.ID, "user", user, "err", err)
+		}
+		connections.WithLabelValues("refused").Inc()
+		return false
+	}
+	h.set(cl, identity{device: res.Device})
+	connections.WithLabelValues("accepted").Inc()
+	return true
+}
+
+// OnACLCheck lets the server user do anything and a device only what
+// models.DeviceMay allows.
+func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if cl.Net.Inline {
+		return true
+	}
+	id, ok := h.get(cl)
+	if ok && id.server {
+		return true
+	}
+	action := models.BrokerSubscribe
+	if write {
+		action = models.BrokerPublish
+	}
+	if ok && models.DeviceMay(id.device.ProductKey, id.device.DeviceName, action, topic) {
+		return true
+	}
+	aclRefusals.WithLabelValues(string(action)).Inc()
+	return false
+}
+
+// OnSessionEstablished subscribes a device to its own notify, get_reply
+// and update_reply topics, so that a device that never subscribes still
+// gets its job notifications and replies.
+func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
+	id, ok := h.get(cl)
+	if !ok || id.server {
+		return
+	}
+	for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
+		sub := packets.Subscription{Filter: protocol.Topic(id.device.ProductKey, id.device.DeviceName, kind), Qos: 1}
+		h.srv.Topics.Subscribe(cl.ID, sub)
+		cl.State.Subscriptions.Add(sub.Filter, sub)
+	}
+}
+
+func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.clients[cl]; ok {
+		delete(h.clients, cl)
+		connected.Set(float64(len(h.clients)))
+	}
+}
