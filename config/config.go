@@ -66,6 +66,13 @@ type Config struct {
 	// "Authorization: Bearer ...") to the HTTP authenticator and
 	// authorizer; "" turns those endpoints off.
 	BrokerHTTPSecret string
+	// Broker is "external" (a Mosquitto or EMQX the devices connect to)
+	// or "embedded" (serve runs the MQTT broker itself, docs/brokers.md).
+	Broker string
+	// BrokerAddr is where the embedded broker listens; BrokerTLSCert and
+	// BrokerTLSKey, both set, make its listener a TLS one.
+	BrokerAddr                  string
+	BrokerTLSCert, BrokerTLSKey string
 }
 
 // Error names the variable that is wrong and why.
@@ -108,6 +115,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	if err := checkURL("FLEETTASKS_REDIS_URL", c.RedisURL, "redis", "rediss"); err != nil {
+		return nil, err
+	}
+	if err := c.loadBroker(get); err != nil {
 		return nil, err
 	}
 	if err := checkURL("FLEETTASKS_MQTT_URL", c.MQTTURL, "tcp", "mqtt", "ssl", "tls", "ws", "wss"); err != nil {
@@ -289,4 +299,43 @@ func (c *Config) MQTTCredentials() (user, password string) {
 	}
 	pw, _ := u.User.Password()
 	return u.User.Username(), pw
+}
+
+// Broker kinds of FLEETTASKS_BROKER.
+const (
+	BrokerExternal = "external"
+	BrokerEmbedded = "embedded"
+)
+
+// DefaultBrokerAddr is where the embedded broker listens by default.
+const DefaultBrokerAddr = "127.0.0.1:1883"
+
+// loadBroker reads the embedded broker's variables. With an embedded
+// broker and no FLEETTASKS_MQTT_URL, the server connects to it.
+func (c *Config) loadBroker(get func(string, string) string) error {
+	c.Broker = strings.ToLower(get("FLEETTASKS_BROKER", BrokerExternal))
+	if c.Broker != BrokerExternal && c.Broker != BrokerEmbedded {
+		return &Error{"FLEETTASKS_BROKER", fmt.Sprintf("%q is neither external nor embedded", c.Broker)}
+	}
+	c.BrokerAddr = get("FLEETTASKS_BROKER_ADDR", DefaultBrokerAddr)
+	if _, port, err := net.SplitHostPort(c.BrokerAddr); err != nil {
+		return &Error{"FLEETTASKS_BROKER_ADDR", fmt.Sprintf("%q is not host:port", c.BrokerAddr)}
+	} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return &Error{"FLEETTASKS_BROKER_ADDR", fmt.Sprintf("%q has no valid port", c.BrokerAddr)}
+	}
+	c.BrokerTLSCert, c.BrokerTLSKey = get("FLEETTASKS_BROKER_TLS_CERT", ""), get("FLEETTASKS_BROKER_TLS_KEY", "")
+	if (c.BrokerTLSCert == "") != (c.BrokerTLSKey == "") {
+		if c.BrokerTLSCert != "" {
+			return &Error{"FLEETTASKS_BROKER_TLS_CERT", "is set without FLEETTASKS_BROKER_TLS_KEY; set both or neither"}
+		}
+		return &Error{"FLEETTASKS_BROKER_TLS_KEY", "is set without FLEETTASKS_BROKER_TLS_CERT; set both or neither"}
+	}
+	if c.Broker == BrokerEmbedded && get("FLEETTASKS_MQTT_URL", "") == "" {
+		scheme := "tcp"
+		if c.BrokerTLSCert != "" {
+			scheme = "ssl"
+		}
+		c.MQTTURL = scheme + "://" + c.BrokerAddr
+	}
+	return nil
 }

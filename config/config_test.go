@@ -55,6 +55,11 @@ func TestBadValues(t *testing.T) {
 		{"FLEETTASKS_LOG_DEVICE_DAILY_MB=100001", "0.01..100000"},
 		{"FLEETTASKS_LOG_DEVICE_DAILY_MB=NaN", "megabytes"},
 		{"FLEETTASKS_LOG_DEVICE_DAILY_MB=10MB", "megabytes"},
+		{"FLEETTASKS_BROKER=mosquitto", "neither external nor embedded"},
+		{"FLEETTASKS_BROKER_ADDR=1883", "host:port"},
+		{"FLEETTASKS_BROKER_ADDR=127.0.0.1:99999", "no valid port"},
+		{"FLEETTASKS_BROKER_TLS_CERT=/etc/cert.pem", "FLEETTASKS_BROKER_TLS_KEY"},
+		{"FLEETTASKS_BROKER_TLS_KEY=/etc/key.pem", "FLEETTASKS_BROKER_TLS_CERT"},
 	}
 	for _, tc := range cases {
 		name, _, _ := strings.Cut(tc.kv, "=")
@@ -98,5 +103,24 @@ func TestLogDeviceDailyMegabytes(t *testing.T) {
 		} else if c.LogDeviceDailyBytes != want {
 			t.Errorf("%s MB: %d bytes, want %d", s, c.LogDeviceDailyBytes, want)
 		}
+	}
+}
+
+func TestEmbeddedBroker(t *testing.T) {
+	c, err := config.Load(env())
+	if err != nil || c.Broker != config.BrokerExternal || c.BrokerAddr != config.DefaultBrokerAddr {
+		t.Fatalf("defaults: %+v %v", c, err)
+	}
+	c, err = config.Load(env("FLEETTASKS_BROKER=embedded", "FLEETTASKS_BROKER_ADDR=0.0.0.0:18830"))
+	if err != nil || c.Broker != config.BrokerEmbedded || c.MQTTURL != "tcp://0.0.0.0:18830" {
+		t.Fatalf("embedded without FLEETTASKS_MQTT_URL: %+v %v", c, err)
+	}
+	c, err = config.Load(env("FLEETTASKS_BROKER=embedded", "FLEETTASKS_MQTT_URL=tcp://u:p@127.0.0.1:1883"))
+	if err != nil || c.MQTTURL != "tcp://u:p@127.0.0.1:1883" {
+		t.Fatalf("embedded with FLEETTASKS_MQTT_URL: %+v %v", c, err)
+	}
+	c, err = config.Load(env("FLEETTASKS_BROKER=embedded", "FLEETTASKS_BROKER_TLS_CERT=c.pem", "FLEETTASKS_BROKER_TLS_KEY=k.pem"))
+	if err != nil || c.MQTTURL != "ssl://127.0.0.1:1883" {
+		t.Fatalf("embedded with TLS: %+v %v", c, err)
 	}
 }

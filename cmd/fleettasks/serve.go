@@ -34,6 +34,16 @@ func runParts(ctx context.Context, cfg *config.Config, log *slog.Logger, migrate
 		return err
 	}
 	defer a.Close()
+	if http && work {
+		// Only serve runs the embedded broker; it stops after the rest.
+		b, err := startEmbeddedBroker(cfg, a.Registry, log)
+		if err != nil {
+			return err
+		}
+		if b != nil {
+			defer b.Close()
+		}
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	if http {
 		server := handlers.New(a.HandlerDeps())

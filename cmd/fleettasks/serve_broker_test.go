@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"fleettasks/config"
+	"fleettasks/internal/testenv"
+)
+
+// With FLEETTASKS_BROKER=embedded and no FLEETTASKS_MQTT_URL, serve runs
+// its own broker, its workers sign in to it, and it stops cleanly.
+func TestServeEmbeddedBroker(t *testing.T) {
+	addr, brokerAddr := freeAddr(t), freeAddr(t)
+	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), "FLEETTASKS_HTTP_ADDR="+addr, "FLEETTASKS_REDIS_URL="+testenv.RedisDB(t),
+		"FLEETTASKS_BROKER=embedded", "FLEETTASKS_BROKER_ADDR="+brokerAddr, "FLEETTASKS_MQTT_URL="))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil) }()
+
+	get := func(path string) (int, string) {
+		var last error
+		for i := 0; i < 100; i++ {
+			resp, err := http.Get("http://" + addr + path)
+			if err == nil {
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				return resp.StatusCode, string(b)
+			}
+			last = err
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("GET %s: %v", path, last)
+		return 0, ""
+	}
+	if code, body := get("/readyz"); code != 200 || strings.Count(body, `"ok"`) != 3 {
+		t.Fatalf("/readyz: %d %s", code, body)
+	}
+	accepted := false
+	for i := 0; i < 100 && !accepted; i++ {
+		_, body := get("/metrics")
+		accepted = strings.Contains(body, `fleettasks_broker_connections_total{result="accepted"}`)
+		if !accepted {
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if !accepted {
+		t.Fatal("the server's own MQTT client did not sign in to the embedded broker")
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("serve did not stop")
+	}
+}
+
+// A taken FLEETTASKS_BROKER_ADDR fails serve with an error naming it.
+func TestServeEmbeddedBrokerAddressTaken(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), "FLEETTASKS_HTTP_ADDR="+freeAddr(t), "FLEETTASKS_REDIS_URL="+testenv.RedisDB(t),
+		"FLEETTASKS_BROKER=embedded", "FLEETTASKS_BROKER_ADDR="+l.Addr().String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.EnsureSecret(); err != nil {
+		t.Fatal(err)
+	}
+	err = serve(context.Background(), cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	if err == nil || !strings.Contains(err.Error(), "FLEETTASKS_BROKER_ADDR") {
+		t.Fatalf("serve with a taken broker address: %v", err)
+	}
+}
