@@ -24,17 +24,15 @@ var brokerChecks = promauto.NewCounterVec(prometheus.CounterOpts{
 // client sign in?) and HTTP authorizer (may it publish or subscribe to
 // this topic?), as docs/brokers.md configures them.
 type brokerEMQX struct {
-	secret     [sha256.Size]byte // of the shared secret EMQX sends
-	enabled    bool
-	verifier   *signin.Verifier
-	serverUser string
-	serverPass string
-	log        *slog.Logger
+	secret   [sha256.Size]byte // of the shared secret EMQX sends
+	enabled  bool
+	verifier *signin.Verifier // admits the server's user too (WithServer)
+	log      *slog.Logger
 }
 
 func newBrokerEMQX(sharedSecret string, secrets signin.SecretSource, serverUser, serverPass string, log *slog.Logger) *brokerEMQX {
 	return &brokerEMQX{secret: sha256.Sum256([]byte(sharedSecret)), enabled: sharedSecret != "",
-		verifier: signin.NewVerifier(secrets), serverUser: serverUser, serverPass: serverPass, log: log}
+		verifier: signin.NewVerifier(secrets).WithServer(serverUser, serverPass), log: log}
 }
 
 // emqxRequest is the JSON body the EMQX configuration sends: its
@@ -81,9 +79,4 @@ func (h *brokerEMQX) answer(c *fiber.Ctx, check string, allow, super bool) error
 	}
 	brokerChecks.WithLabelValues("emqx", check, res).Inc()
 	return c.JSON(emqxAnswer{Result: res, IsSuperuser: super})
-}
-
-// isServer reports whether user is the server's own broker user.
-func (h *brokerEMQX) isServer(user string) bool {
-	return h.serverUser != "" && subtle.ConstantTimeCompare([]byte(user), []byte(h.serverUser)) == 1
 }

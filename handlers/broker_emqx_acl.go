@@ -20,7 +20,7 @@ func (h *brokerEMQX) acl(c *fiber.Ctx) error {
 	if action != models.BrokerPublish && action != models.BrokerSubscribe {
 		check = "other"
 	}
-	if h.isServer(in.Username) {
+	if h.verifier.IsServer(in.Username) {
 		return h.answer(c, check, true, false)
 	}
 	d, err := signin.ParseUsername(in.Username)

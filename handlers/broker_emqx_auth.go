@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"crypto/subtle"
-
 	"github.com/gofiber/fiber/v2"
 
 	"fleettasks/protocol/signin"
@@ -16,14 +14,7 @@ func (h *brokerEMQX) auth(c *fiber.Ctx) error {
 	if !ok {
 		return err
 	}
-	if h.isServer(in.Username) {
-		ok = subtle.ConstantTimeCompare([]byte(in.Password), []byte(h.serverPass)) == 1
-		if !ok {
-			h.log.Warn("broker: sign-in refused", "broker", "emqx", "user", in.Username, "reason", "bad password of the server's user")
-		}
-		return h.answer(c, "connect", ok, ok)
-	}
-	_, err = h.verifier.Verify(c.UserContext(), signin.Credentials{ClientID: in.ClientID, Username: in.Username, Password: in.Password})
+	res, err := h.verifier.Verify(c.UserContext(), signin.Credentials{ClientID: in.ClientID, Username: in.Username, Password: in.Password})
 	if r, refused := signin.AsRefusal(err); refused {
 		h.log.Warn("broker: sign-in refused", "broker", "emqx", "user", in.Username, "reason", r.Error())
 		return h.answer(c, "connect", false, false)
@@ -32,5 +23,5 @@ func (h *brokerEMQX) auth(c *fiber.Ctx) error {
 		brokerChecks.WithLabelValues("emqx", "connect", "error").Inc()
 		return err
 	}
-	return h.answer(c, "connect", true, false)
+	return h.answer(c, "connect", true, res.Server)
 }

@@ -3,6 +3,7 @@ package signin
 import (
 	"context"
 	"crypto/hmac"
+	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,11 +14,12 @@ import (
 type Reason string
 
 const (
-	ReasonUnknownDevice Reason = "unknown device"
-	ReasonNoSecret      Reason = "the device has no secret"
-	ReasonBadSignature  Reason = "bad signature"
-	ReasonMalformed     Reason = "malformed credentials"
-	ReasonMismatch      Reason = "the user name and the client id name different devices"
+	ReasonUnknownDevice  Reason = "unknown device"
+	ReasonNoSecret       Reason = "the device has no secret"
+	ReasonBadSignature   Reason = "bad signature"
+	ReasonMalformed      Reason = "malformed credentials"
+	ReasonMismatch       Reason = "the user name and the client id name different devices"
+	ReasonServerPassword Reason = "bad password of the server's user"
 )
 
 // Refusal is a sign-in refused for Reason; Detail says more (never the
@@ -60,6 +62,7 @@ type SecretSource interface {
 
 // Result is an accepted sign-in.
 type Result struct {
+	Server     bool // the server's own broker user (WithServer), not a device
 	Device     Device
 	Plain      bool   // the password was the secret itself
 	SignMethod string // "" for a plain sign-in
@@ -69,14 +72,37 @@ type Result struct {
 
 // Verifier checks the credentials of MQTT CONNECTs against the device
 // secrets of a SecretSource.
-type Verifier struct{ secrets SecretSource }
+type Verifier struct {
+	secrets              SecretSource
+	serverUser, serverPW string
+}
 
 // NewVerifier returns a verifier looking secrets up in src.
 func NewVerifier(src SecretSource) *Verifier { return &Verifier{secrets: src} }
 
+// WithServer returns v admitting also the server's own broker user with
+// its password (an empty user admits none): every broker fleettasks
+// answers for treats that user the same way.
+func (v *Verifier) WithServer(user, password string) *Verifier {
+	w := *v
+	w.serverUser, w.serverPW = user, password
+	return &w
+}
+
+// IsServer reports whether user is the server's own broker user.
+func (v *Verifier) IsServer(user string) bool {
+	return v.serverUser != "" && subtle.ConstantTimeCompare([]byte(user), []byte(v.serverUser)) == 1
+}
+
 // Verify checks c: a *Refusal when the sign-in is refused, another error
 // when the secret could not be looked up.
 func (v *Verifier) Verify(ctx context.Context, c Credentials) (Result, error) {
+	if v.IsServer(c.Username) {
+		if subtle.ConstantTimeCompare([]byte(c.Password), []byte(v.serverPW)) != 1 {
+			return Result{}, refuse(ReasonServerPassword, "user %s", c.Username)
+		}
+		return Result{Server: true}, nil
+	}
 	id, d, err := parse(c)
 	if err != nil {
 		return Result{}, err

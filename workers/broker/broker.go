@@ -60,7 +60,7 @@ func Start(cfg Config) (*Broker, error) {
 	ln.Close()
 
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log.With("component", "broker")})
-	h := &hook{verifier: signin.NewVerifier(cfg.Secrets), user: cfg.User, password: cfg.Password, log: log, srv: srv}
+	h := &hook{verifier: signin.NewVerifier(cfg.Secrets).WithServer(cfg.User, cfg.Password), log: log, srv: srv}
 	if err := srv.AddHook(h, nil); err != nil {
 		return nil, fmt.Errorf("broker: add hook: %w", err)
 	}

@@ -3,7 +3,6 @@ package broker
 import (
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"log/slog"
 	"sync"
 	"time"
@@ -30,10 +29,9 @@ type identity struct {
 // devices to their downlink topics.
 type hook struct {
 	mqtt.HookBase
-	verifier       *signin.Verifier
-	user, password string
-	log            *slog.Logger
-	srv            *mqtt.Server
+	verifier *signin.Verifier // admits the server's user too (WithServer)
+	log      *slog.Logger
+	srv      *mqtt.Server
 
 	mu      sync.Mutex
 	clients map[*mqtt.Client]identity
@@ -71,20 +69,10 @@ func (h *hook) get(cl *mqtt.Client) (identity, bool) {
 // Alibaba sign-in checks against their secret; it refuses all else.
 // Neither passwords nor secrets are logged.
 func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
-	user, password := string(pk.Connect.Username), string(pk.Connect.Password)
-	if h.user != "" && user == h.user {
-		if subtle.ConstantTimeCompare([]byte(password), []byte(h.password)) == 1 {
-			h.set(cl, identity{server: true})
-			connections.WithLabelValues("accepted").Inc()
-			return true
-		}
-		h.log.Warn("broker: sign-in refused", "client", cl.ID, "user", user, "reason", "bad server password")
-		connections.WithLabelValues("refused").Inc()
-		return false
-	}
+	user := string(pk.Connect.Username)
 	ctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
 	defer cancel()
-	res, err := h.verifier.Verify(ctx, signin.Credentials{ClientID: pk.Connect.ClientIdentifier, Username: user, Password: password})
+	res, err := h.verifier.Verify(ctx, signin.Credentials{ClientID: pk.Connect.ClientIdentifier, Username: user, Password: string(pk.Connect.Password)})
 	if err != nil {
 		if r, ok := signin.AsRefusal(err); ok {
 			h.log.Info("broker: sign-in refused", "client", cl.ID, "user", user, "reason", string(r.Reason))
@@ -94,7 +82,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		connections.WithLabelValues("refused").Inc()
 		return false
 	}
-	h.set(cl, identity{device: res.Device})
+	h.set(cl, identity{server: res.Server, device: res.Device})
 	connections.WithLabelValues("accepted").Inc()
 	return true
 }
