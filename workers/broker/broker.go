@@ -59,7 +59,10 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	ln.Close()
 
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: log.With("component", "broker")})
+	// mochi's own log says little the hook does not, and warns of every
+	// connection closed before its CONNECT (a health check's probe):
+	// only its errors are kept.
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(errorsOnly{log.Handler()}).With("component", "broker")})
 	h := &hook{verifier: signin.NewVerifier(cfg.Secrets).WithServer(cfg.User, cfg.Password), log: log, srv: srv}
 	if err := srv.AddHook(h, nil); err != nil {
 		return nil, fmt.Errorf("broker: add hook: %w", err)
@@ -95,3 +98,15 @@ func Run(ctx context.Context, cfg Config) error {
 	<-ctx.Done()
 	return b.Close()
 }
+
+// errorsOnly passes on the records of level Error and above.
+type errorsOnly struct{ slog.Handler }
+
+func (h errorsOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError && h.Handler.Enabled(ctx, l)
+}
+
+func (h errorsOnly) WithAttrs(as []slog.Attr) slog.Handler {
+	return errorsOnly{h.Handler.WithAttrs(as)}
+}
+func (h errorsOnly) WithGroup(g string) slog.Handler { return errorsOnly{h.Handler.WithGroup(g)} }

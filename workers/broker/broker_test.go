@@ -8,6 +8,7 @@ import (
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"fleettasks/internal/testenv"
 	"fleettasks/models"
@@ -47,6 +48,13 @@ type env struct {
 func start(t *testing.T) *env {
 	t.Helper()
 	t.Parallel()
+	return setup(t)
+}
+
+// setup is start without t.Parallel, for tests that read the process's
+// counters and must run alone.
+func setup(t *testing.T) *env {
+	t.Helper()
 	db := testenv.DB(t)
 	reg := models.NewRegistry(db, models.WithDeviceSecretKey([]byte("broker-tests-server-secret")))
 	ctx := context.Background()
@@ -77,7 +85,8 @@ func (e *env) url() string { return "tcp://" + e.b.Addr() }
 func (e *env) connect(t *testing.T, c signin.Credentials, onMsg paho.MessageHandler) (paho.Client, error) {
 	t.Helper()
 	o := paho.NewClientOptions().AddBroker(e.url()).SetClientID(c.ClientID).SetUsername(c.Username).
-		SetPassword(c.Password).SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false)
+		SetPassword(c.Password).SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false).
+		SetProtocolVersion(4) // one attempt: without it, paho tries 3.1 after a refusal
 	if onMsg != nil {
 		o.SetDefaultPublishHandler(onMsg)
 	}
@@ -138,6 +147,90 @@ func TestSignIn(t *testing.T) {
 	}
 	if _, err := e.connect(t, old, nil); err == nil {
 		t.Fatal("the rotated secret still signs in")
+	}
+}
+
+// counter is the value of the counter name{label=value} in the default
+// Prometheus registry (0 when it has not been counted yet).
+func counter(t *testing.T, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// Each refused sign-in is counted by its reason, each refused publish or
+// subscription by its action. Not parallel: it reads the process's
+// counters.
+func TestRefusalsCounted(t *testing.T) {
+	e := setup(t)
+	type count struct{ name, label, value string }
+	counts := []count{
+		{"fleettasks_broker_signin_failures_total", "reason", "bad_signature"},
+		{"fleettasks_broker_signin_failures_total", "reason", "unknown_device"},
+		{"fleettasks_broker_signin_failures_total", "reason", "server_password"},
+		{"fleettasks_broker_connections_total", "result", "refused"},
+		{"fleettasks_broker_connections_total", "result", "accepted"},
+		{"fleettasks_broker_acl_refusals_total", "action", "publish"},
+		{"fleettasks_broker_acl_refusals_total", "action", "subscribe"},
+	}
+	before := map[count]float64{}
+	for _, c := range counts {
+		before[c] = counter(t, c.name, c.label, c.value)
+	}
+	refused := func(what string, c signin.Credentials) {
+		t.Helper()
+		if _, err := e.connect(t, c, nil); err == nil {
+			t.Fatalf("%s was accepted", what)
+		}
+	}
+	old := signin.Sign(e.device(0), e.secret[0], signin.SignOptions{})
+	refused("a wrong signature", signin.Sign(e.device(0), e.secret[1], signin.SignOptions{}))
+	refused("an unknown device", signin.Sign(signin.Device{ProductKey: e.pk, DeviceName: "nobody"}, e.secret[0], signin.SignOptions{}))
+	refused("a wrong server password", signin.Credentials{ClientID: "x", Username: serverUser, Password: "wrong"})
+	if _, err := e.reg.RotateDeviceSecret(context.Background(), e.pk, "d1"); err != nil {
+		t.Fatal(err)
+	}
+	refused("a rotated secret", old)
+
+	d2, err := e.connect(t, signin.Sign(e.device(1), e.secret[1], signin.SignOptions{}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filter := protocol.Topic(e.pk, "d1", protocol.KindNotify)
+	if tok := d2.Subscribe(filter, 1, nil); !tok.WaitTimeout(wait) || tok.(*paho.SubscribeToken).Result()[filter] != 0x80 {
+		t.Fatal("d2 subscribed to d1's notify")
+	}
+	if tok := d2.Publish(protocol.Topic(e.pk, "d1", protocol.KindUpdate), 0, false, "{}"); !tok.WaitTimeout(wait) {
+		t.Fatal("publish timed out")
+	}
+	want := map[count]float64{counts[0]: 2, counts[1]: 1, counts[2]: 1, counts[3]: 4, counts[4]: 1, counts[5]: 1, counts[6]: 1}
+	deadline := time.Now().Add(wait)
+	for _, c := range counts {
+		for {
+			got := counter(t, c.name, c.label, c.value) - before[c]
+			if got == want[c] {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s{%s=%q} counted %v, want %v", c.name, c.label, c.value, got, want[c])
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
 

@@ -74,12 +74,15 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 	defer cancel()
 	res, err := h.verifier.Verify(ctx, signin.Credentials{ClientID: pk.Connect.ClientIdentifier, Username: user, Password: string(pk.Connect.Password)})
 	if err != nil {
+		label := "unavailable" // the registry did not answer: refused, the device retries
 		if r, ok := signin.AsRefusal(err); ok {
-			h.log.Info("broker: sign-in refused", "client", cl.ID, "user", user, "reason", string(r.Reason))
+			label = failureLabels[r.Reason]
+			h.log.Info("broker: sign-in refused", "client", cl.ID, "user", user, "address", cl.Net.Remote, "reason", string(r.Reason))
 		} else {
-			h.log.Error("broker: sign-in undecided", "client", cl.ID, "user", user, "err", err)
+			h.log.Error("broker: sign-in undecided", "client", cl.ID, "user", user, "address", cl.Net.Remote, "err", err)
 		}
 		connections.WithLabelValues("refused").Inc()
+		signinFailures.WithLabelValues(label).Inc()
 		return false
 	}
 	h.set(cl, identity{server: res.Server, device: res.Device})
