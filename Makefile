@@ -13,16 +13,10 @@ build:
 services:
 	bash scripts/services.sh
 
-run: services build
-	bin/fleettasks migrate
-	@bin/fleettasks users create --email admin@fleettasks.local --role admin --if-absent
-	@addr="$${FLEETTASKS_HTTP_ADDR:-127.0.0.1:8080}"; \
-	case "$$addr" in :*) addr="127.0.0.1$$addr" ;; 0.0.0.0:*) addr="127.0.0.1:$${addr##*:}" ;; esac; \
-	echo "fleettasks console: http://$$addr/"; \
-	echo "demo fleet: product 'demo', devices d1..d50 (mixed: most succeed, some fail, reject or hang)"
-	@bin/fleettasks simulate --product demo --devices 50 --register --behaviour mixed --work 3s & sim=$$!; \
-	trap 'kill $$sim 2>/dev/null' EXIT INT TERM; \
-	FLEETTASKS_WEBHOOK_ALLOW_PRIVATE="$${FLEETTASKS_WEBHOOK_ALLOW_PRIVATE:-true}" bin/fleettasks serve
+# The server with its embedded MQTT broker and a simulated demo fleet
+# (scripts/run.sh says how to use an external broker instead).
+run: build
+	bash scripts/run.sh
 
 test: services
 	bash scripts/services.sh chromium

@@ -3,6 +3,8 @@ package config
 
 import (
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,9 +20,19 @@ import (
 
 // Config is the whole configuration of a fleettasks process.
 type Config struct {
-	DatabaseURL     string
-	RedisURL        string
-	MQTTURL         string
+	DatabaseURL string
+	RedisURL    string
+	MQTTURL     string
+	// MQTTCA is a PEM file of the certificates the server's own MQTT
+	// clients trust for an ssl:// broker (FLEETTASKS_MQTT_CA), beside the
+	// system's; MQTTTLS is the client TLS configuration made of it, or,
+	// for the server's own embedded broker, of that broker's certificate
+	// (serve sets it). Nil: the system's roots.
+	MQTTCA  string
+	MQTTTLS *tls.Config
+	// MQTTToEmbedded is true when FLEETTASKS_MQTT_URL was left unset and
+	// the server connects to its embedded broker.
+	MQTTToEmbedded  bool
 	HTTPAddr        string
 	PublicURL       string
 	DataDir         string
@@ -122,6 +134,13 @@ func Load(getenv func(string) string) (*Config, error) {
 	}
 	if err := checkURL("FLEETTASKS_MQTT_URL", c.MQTTURL, "tcp", "mqtt", "ssl", "tls", "ws", "wss"); err != nil {
 		return nil, err
+	}
+	if c.MQTTCA = get("FLEETTASKS_MQTT_CA", ""); c.MQTTCA != "" {
+		pool, err := CertPool(c.MQTTCA)
+		if err != nil {
+			return nil, &Error{"FLEETTASKS_MQTT_CA", err.Error()}
+		}
+		c.MQTTTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
 	if err := checkURL("FLEETTASKS_PUBLIC_URL", c.PublicURL, "http", "https"); err != nil {
 		return nil, err
@@ -336,6 +355,24 @@ func (c *Config) loadBroker(get func(string, string) string) error {
 			scheme = "ssl"
 		}
 		c.MQTTURL = scheme + "://" + c.BrokerAddr
+		c.MQTTToEmbedded = true
 	}
 	return nil
+}
+
+// CertPool is the system's certificate pool with the PEM certificates of
+// file added.
+func CertPool(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := x509.SystemCertPool()
+	if err != nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", file)
+	}
+	return pool, nil
 }

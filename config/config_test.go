@@ -60,6 +60,8 @@ func TestBadValues(t *testing.T) {
 		{"FLEETTASKS_BROKER_ADDR=127.0.0.1:99999", "no valid port"},
 		{"FLEETTASKS_BROKER_TLS_CERT=/etc/cert.pem", "FLEETTASKS_BROKER_TLS_KEY"},
 		{"FLEETTASKS_BROKER_TLS_KEY=/etc/key.pem", "FLEETTASKS_BROKER_TLS_CERT"},
+		{"FLEETTASKS_MQTT_CA=/nonexistent/ca.pem", "no such file"},
+		{"FLEETTASKS_MQTT_CA=/etc/hostname", "no PEM certificate"},
 	}
 	for _, tc := range cases {
 		name, _, _ := strings.Cut(tc.kv, "=")
@@ -120,7 +122,7 @@ func TestEmbeddedBroker(t *testing.T) {
 		t.Fatalf("embedded with FLEETTASKS_MQTT_URL: %+v %v", c, err)
 	}
 	c, err = config.Load(env("FLEETTASKS_BROKER=embedded", "FLEETTASKS_BROKER_TLS_CERT=c.pem", "FLEETTASKS_BROKER_TLS_KEY=k.pem"))
-	if err != nil || c.MQTTURL != "ssl://127.0.0.1:1883" {
+	if err != nil || c.MQTTURL != "ssl://127.0.0.1:1883" || !c.MQTTToEmbedded {
 		t.Fatalf("embedded with TLS: %+v %v", c, err)
 	}
 }

@@ -53,8 +53,8 @@ func newClient(pk, dn string, s settings, onNotify func(Notify), onResume func([
 }
 
 // Connect opens the device's own MQTT connection, subscribes to its
-// notify, get_reply and update_reply topics and returns once the
-// subscriptions are in place. The connection reconnects by itself; each
+// notify, get_reply and update_reply topics (unless NoSubscribe) and
+// returns once the subscriptions are in place. The connection reconnects by itself; each
 // time it comes back the client subscribes again and, when OnResume is
 // set, asks for $list and calls OnResume.
 func Connect(ctx context.Context, cfg Config) (*Client, error) {
@@ -79,15 +79,17 @@ func Connect(ctx context.Context, cfg Config) (*Client, error) {
 	c := newClient(cfg.ProductKey, cfg.DeviceName, s, cfg.OnNotify, cfg.OnResume)
 	c.own = true
 	filters := map[string]byte{}
-	for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
-		filters[protocol.Topic(c.pk, c.dn, kind)] = 1
+	if !cfg.NoSubscribe {
+		for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
+			filters[protocol.Topic(c.pk, c.dn, kind)] = 1
+		}
 	}
 	route := func(_ mqtt.Client, m mqtt.Message) {
 		if pk, dn, kind, ok := protocol.ParseTopic(m.Topic()); ok && pk == c.pk && dn == c.dn {
 			c.deliver(kind, m.Payload())
 		}
 	}
-	c.mc, err = dial(ctx, cfg.BrokerURL, creds, cfg.CleanSession, filters, route, c.timeout, c.log,
+	c.mc, err = dial(ctx, cfg.BrokerURL, cfg.TLS, creds, cfg.CleanSession, filters, route, c.timeout, c.log,
 		func(first bool) {
 			if !first {
 				go c.resume()

@@ -1,6 +1,7 @@
 package device
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +16,10 @@ import (
 
 // Config describes one device connecting with its own MQTT connection.
 type Config struct {
-	BrokerURL  string // tcp://host:1883, ssl://..., ws://...
+	BrokerURL string // tcp://host:1883, ssl://..., ws://...
+	// TLS is the TLS configuration for an ssl:// or wss:// broker (its
+	// RootCAs for a private CA); nil: the system's roots.
+	TLS        *tls.Config
 	ProductKey string
 	DeviceName string
 	ClientID   string // MQTT client id; default "<ProductKey>.<DeviceName>"
@@ -27,6 +31,15 @@ type Config struct {
 	// id, and the broker session it keys, stay the same at every connect.
 	// ClientID must then be empty.
 	DeviceSecret string
+	// PlainSignIn sends DeviceSecret itself as the password, with the user
+	// name "<dn>&<pk>" and the client id "<pk>.<dn>": the form a Mosquitto
+	// password file can check (docs/brokers.md). Use it over TLS only.
+	PlainSignIn bool
+	// NoSubscribe leaves the subscriptions to the broker: the embedded
+	// broker (and EMQX with its auto-subscribe) subscribes a signed-in
+	// device to its notify, get_reply and update_reply topics, as the
+	// Alibaba platform does, and the client then never subscribes.
+	NoSubscribe bool
 
 	// CleanSession false (the default) keeps the broker session, so QoS 1
 	// notifies published while the device was offline are delivered when
@@ -107,10 +120,13 @@ func (cfg Config) SignIn() (signin.Credentials, error) {
 	if cfg.ClientID != "" {
 		return signin.Credentials{}, errors.New("a signed sign-in (DeviceSecret) builds its own client id: leave ClientID empty")
 	}
+	dev := signin.Device{ProductKey: cfg.ProductKey, DeviceName: cfg.DeviceName}
+	if cfg.PlainSignIn {
+		return signin.Credentials{ClientID: cfg.ProductKey + "." + cfg.DeviceName, Username: signin.Username(dev), Password: cfg.DeviceSecret}, nil
+	}
 	mode := signin.SecureModeTCP
 	if scheme, _, _ := strings.Cut(cfg.BrokerURL, "://"); scheme == "ssl" || scheme == "tls" || scheme == "wss" || scheme == "mqtts" {
 		mode = signin.SecureModeTLS
 	}
-	return signin.Sign(signin.Device{ProductKey: cfg.ProductKey, DeviceName: cfg.DeviceName}, cfg.DeviceSecret,
-		signin.SignOptions{SecureMode: mode}), nil
+	return signin.Sign(dev, cfg.DeviceSecret, signin.SignOptions{SecureMode: mode}), nil
 }

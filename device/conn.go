@@ -2,6 +2,7 @@ package device
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
@@ -19,7 +20,7 @@ import (
 // CANCELLED notify never overtakes its SENT), so route must not block;
 // route also takes the messages a persistent session delivers before the
 // subscriptions are renewed.
-func dial(ctx context.Context, broker string, creds signin.Credentials, clean bool, filters map[string]byte,
+func dial(ctx context.Context, broker string, tlsConf *tls.Config, creds signin.Credentials, clean bool, filters map[string]byte,
 	route mqtt.MessageHandler, timeout time.Duration, log *slog.Logger, connected func(first bool)) (mqtt.Client, error) {
 	clientID := creds.ClientID
 	ready := make(chan error, 1)
@@ -41,6 +42,7 @@ func dial(ctx context.Context, broker string, creds signin.Credentials, clean bo
 	}
 	o := mqtt.NewClientOptions().
 		AddBroker(broker).
+		SetTLSConfig(tlsConf).
 		SetClientID(clientID).
 		SetUsername(creds.Username).
 		SetPassword(creds.Password).
@@ -80,6 +82,9 @@ func dial(ctx context.Context, broker string, creds signin.Credentials, clean bo
 // subscribe subscribes to filters (QoS per filter) and checks that the
 // broker granted every one.
 func subscribe(mc mqtt.Client, filters map[string]byte, route mqtt.MessageHandler, timeout time.Duration) error {
+	if len(filters) == 0 {
+		return nil // the broker subscribes the device (Config.NoSubscribe)
+	}
 	tok := mc.SubscribeMultiple(filters, route)
 	if !tok.WaitTimeout(timeout) {
 		return fmt.Errorf("no SUBACK within %s", timeout)

@@ -2,6 +2,7 @@ package device
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 // do, by client id alone, and needs a broker that lets such a client in.
 type FleetConfig struct {
 	BrokerURL  string
+	TLS        *tls.Config // as Config.TLS
 	ProductKey string
 	// Conns is the number of MQTT connections, default 1. About one per
 	// 1,000 devices keeps each connection's broker queue (Mosquitto:
@@ -91,7 +93,7 @@ func NewFleet(ctx context.Context, cfg FleetConfig) (*Fleet, error) {
 	}
 	for i := range n {
 		id := cfg.ClientIDPrefix + "-" + strconv.Itoa(i)
-		mc, err := dial(ctx, cfg.BrokerURL, signin.Credentials{ClientID: id}, true, filters, f.route, s.timeout, s.log, f.reconnected)
+		mc, err := dial(ctx, cfg.BrokerURL, cfg.TLS, signin.Credentials{ClientID: id}, true, filters, f.route, s.timeout, s.log, f.reconnected)
 		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("%s: %w", where, err)

@@ -45,6 +45,12 @@ func TestConfigSignIn(t *testing.T) {
 		t.Fatal("the client id changes between connects: the broker session would be lost")
 	}
 
+	plain := cfg
+	plain.PlainSignIn = true
+	if creds, err := plain.SignIn(); err != nil || creds != (signin.Credentials{ClientID: "a1.lamp:1@home", Username: "lamp:1@home&a1", Password: secret}) {
+		t.Fatalf("plain sign-in: %+v %v", creds, err)
+	}
+
 	cfg.BrokerURL = "ssl://broker.example.com:8883"
 	if creds, _ := cfg.SignIn(); !strings.Contains(creds.ClientID, "securemode=2,") {
 		t.Fatalf("TLS: %q", creds.ClientID)

@@ -50,6 +50,12 @@ type emqxRequest struct {
 type emqxAnswer struct {
 	Result      string `json:"result"` // allow, deny or ignore
 	IsSuperuser bool   `json:"is_superuser"`
+	// ClientAttrs name the device a sign-in was allowed for (EMQX 5.7
+	// and later keep them with the connection): productKey and
+	// deviceName, which EMQX 7's auto-subscribe builds the device's
+	// downlink topics from (${client_attrs.productKey}), since neither
+	// the user name nor the client id can be split by a placeholder.
+	ClientAttrs map[string]string `json:"client_attrs,omitempty"`
 }
 
 // shared checks the shared secret (404 when the endpoints are off, 401
@@ -73,10 +79,15 @@ func (h *brokerEMQX) shared(c *fiber.Ctx, check string) (in emqxRequest, ok bool
 }
 
 func (h *brokerEMQX) answer(c *fiber.Ctx, check string, allow, super bool) error {
-	res := "deny"
+	return h.reply(c, check, allow, emqxAnswer{IsSuperuser: super})
+}
+
+// reply sends a, its Result set from allow, and counts it.
+func (h *brokerEMQX) reply(c *fiber.Ctx, check string, allow bool, a emqxAnswer) error {
+	a.Result = "deny"
 	if allow {
-		res = "allow"
+		a.Result = "allow"
 	}
-	brokerChecks.WithLabelValues("emqx", check, res).Inc()
-	return c.JSON(emqxAnswer{Result: res, IsSuperuser: super})
+	brokerChecks.WithLabelValues("emqx", check, a.Result).Inc()
+	return c.JSON(a)
 }

@@ -23,5 +23,9 @@ func (h *brokerEMQX) auth(c *fiber.Ctx) error {
 		brokerChecks.WithLabelValues("emqx", "connect", "error").Inc()
 		return err
 	}
-	return h.answer(c, "connect", true, res.Server)
+	if res.Server {
+		return h.answer(c, "connect", true, true)
+	}
+	return h.reply(c, "connect", true, emqxAnswer{ClientAttrs: map[string]string{
+		"productKey": res.Device.ProductKey, "deviceName": res.Device.DeviceName}})
 }

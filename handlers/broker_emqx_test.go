@@ -116,6 +116,12 @@ func TestEMQXAuth(t *testing.T) {
 		if code != c.code || got["result"] != c.result || got["is_superuser"] != c.super {
 			t.Errorf("%s: %d %v, want %d %s superuser=%v", c.name, code, got, c.code, c.result, c.super)
 		}
+		// an allowed device is named in client_attrs, for auto-subscribe
+		attrs, _ := got["client_attrs"].(map[string]any)
+		if device := c.result == "allow" && !c.super; device != (attrs != nil) ||
+			device && (attrs["productKey"] != pk || attrs["deviceName"] != "d1") {
+			t.Errorf("%s: client_attrs %v", c.name, got["client_attrs"])
+		}
 	}
 	resp, err := app.Test(httptest.NewRequest("GET", "/metrics", nil), 60_000)
 	if err != nil {

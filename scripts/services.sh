@@ -6,11 +6,13 @@
 # missing is installed with apt-get and started without systemd, so a fresh
 # Debian/Ubuntu machine or container needs root for the first run.
 #
-# Usage: scripts/services.sh [chromium] [node] [mosquitto]
+# Usage: scripts/services.sh [chromium] [node] [mosquitto] [no-broker]
 #   chromium  also install Debian's chromium (browser tests)
 #   node      also make sure node and npm exist
 #   mosquitto also make sure the mosquitto binary exists (the bench starts
 #             a broker of its own with it)
+#   no-broker leave MQTT alone: PostgreSQL and Redis only (make run, whose
+#             server runs its own broker)
 set -euo pipefail
 
 readonly DB_URL="${FLEETTASKS_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/fleettasks?sslmode=disable}"
@@ -20,13 +22,15 @@ readonly WAIT_SECONDS=30
 want_chromium=false
 want_node=false
 want_mosquitto=false
+want_broker=true
 for arg in "$@"; do
 	case "$arg" in
 	chromium) want_chromium=true ;;
 	node) want_node=true ;;
 	mosquitto) want_mosquitto=true ;;
+	no-broker) want_broker=false ;;
 	*)
-		echo "usage: $0 [chromium] [node] [mosquitto]" >&2
+		echo "usage: $0 [chromium] [node] [mosquitto] [no-broker]" >&2
 		exit 2
 		;;
 	esac
@@ -69,7 +73,7 @@ redis_up() {
 	fi
 }
 
-mqtt_up() { tcp_open 1883; }
+mqtt_up() { ! $want_broker || tcp_open 1883; }
 
 all_up() { pg_up && redis_up && mqtt_up; }
 

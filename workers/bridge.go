@@ -104,7 +104,7 @@ func (b *Bridge) Run(ctx context.Context) error {
 	peers := newPeers(b)
 	peers.start(ctx)
 	for k := 0; k < b.cfg.MQTTIngestConns; k++ {
-		opts := mqttOptions(b.cfg.MQTTURL, ingestClientID(b.cfg.MQTTClientID, k), b.log).
+		opts := mqttOptions(b.cfg.MQTTURL, ingestClientID(b.cfg.MQTTClientID, k), b.cfg.MQTTTLS, b.log).
 			SetAutoAckDisabled(true).
 			SetOrderMatters(true).
 			SetOnConnectHandler(b.subscribe).

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"time"
@@ -10,9 +11,11 @@ import (
 )
 
 // mqttOptions are the options every server connection to the broker shares:
-// a persistent session under a stable client id, automatic reconnects.
-func mqttOptions(broker, clientID string, log *slog.Logger) *mqtt.ClientOptions {
+// a persistent session under a stable client id, automatic reconnects, and
+// tlsConf (config.Config.MQTTTLS) for an ssl:// broker when it is set.
+func mqttOptions(broker, clientID string, tlsConf *tls.Config, log *slog.Logger) *mqtt.ClientOptions {
 	return mqtt.NewClientOptions().
+		SetTLSConfig(tlsConf).
 		AddBroker(broker).
 		SetClientID(clientID).
 		SetCleanSession(false).

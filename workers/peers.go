@@ -315,7 +315,7 @@ func (p *peers) takeOver(ctx context.Context, id string) {
 	t.last.Store(time.Now().UnixNano())
 	lost := make(chan struct{})
 	var once sync.Once
-	opts := mqttOptions(b.cfg.MQTTURL, id, log).
+	opts := mqttOptions(b.cfg.MQTTURL, id, b.cfg.MQTTTLS, log).
 		SetAutoReconnect(false).
 		SetConnectRetry(false).
 		SetAutoAckDisabled(true).
@@ -371,7 +371,7 @@ func (p *peers) takeOver(ctx context.Context, id string) {
 	}
 	// MQTT 3.1.1: a clean-session connection discards the stored session,
 	// and with it the session's share of the group
-	clean := mqtt.NewClient(mqttOptions(b.cfg.MQTTURL, id, log).
+	clean := mqtt.NewClient(mqttOptions(b.cfg.MQTTURL, id, b.cfg.MQTTTLS, log).
 		SetCleanSession(true).SetAutoReconnect(false).SetConnectRetry(false))
 	if err := connect(ctx, clean); err != nil {
 		clean.Disconnect(0)

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -46,12 +47,12 @@ const notifyConns = 2
 
 // NewPublisher connects the publishing clients, with ids clientID-out{k}
 // (notifies) and clientID-reply.
-func NewPublisher(ctx context.Context, broker, clientID string, files *models.Files, logw *LogWriter, log *slog.Logger) (*Publisher, error) {
+func NewPublisher(ctx context.Context, broker string, tlsConf *tls.Config, clientID string, files *models.Files, logw *LogWriter, log *slog.Logger) (*Publisher, error) {
 	p := &Publisher{files: files, logw: logw, log: log, now: time.Now}
 	for k := range notifyConns {
-		p.notify = append(p.notify, mqtt.NewClient(mqttOptions(broker, fmt.Sprintf("%s-out%d", clientID, k), log)))
+		p.notify = append(p.notify, mqtt.NewClient(mqttOptions(broker, fmt.Sprintf("%s-out%d", clientID, k), tlsConf, log)))
 	}
-	p.replies = mqtt.NewClient(mqttOptions(broker, clientID+"-reply", log))
+	p.replies = mqtt.NewClient(mqttOptions(broker, clientID+"-reply", tlsConf, log))
 	for _, c := range p.clients() {
 		if err := connect(ctx, c); err != nil {
 			log.Warn("mqtt publisher not connected yet; it keeps trying", "err", err)

@@ -42,7 +42,7 @@ func Run(ctx context.Context, d Deps) error {
 	go func() { defer wg.Done(); logw.Run(logCtx) }()
 	defer func() { stopLog(); wg.Wait() }()
 
-	pub, err := NewPublisher(ctx, d.Config.MQTTURL, d.Config.MQTTClientID, d.Files, logw, d.Log)
+	pub, err := NewPublisher(ctx, d.Config.MQTTURL, d.Config.MQTTTLS, d.Config.MQTTClientID, d.Files, logw, d.Log)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/rand"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -40,6 +41,11 @@ func startEmbeddedBroker(cfg *config.Config, reg *models.Registry, log *slog.Log
 			return nil, fmt.Errorf("FLEETTASKS_BROKER_TLS_CERT/FLEETTASKS_BROKER_TLS_KEY: %w", err)
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		if cfg.MQTTToEmbedded && cfg.MQTTTLS == nil {
+			if cfg.MQTTTLS, err = ownBrokerTLS(cert); err != nil {
+				return nil, fmt.Errorf("FLEETTASKS_BROKER_TLS_CERT: %w", err)
+			}
+		}
 	}
 	b, err := embedded.Start(embedded.Config{Addr: cfg.BrokerAddr, TLS: tlsConf, Secrets: reg, User: user, Password: password, Log: log})
 	if err != nil {
@@ -47,4 +53,34 @@ func startEmbeddedBroker(cfg *config.Config, reg *models.Registry, log *slog.Log
 	}
 	log.Info("embedded MQTT broker listening", "addr", b.Addr(), "tls", tlsConf != nil)
 	return b, nil
+}
+
+// ownBrokerTLS is the TLS configuration of the server's own clients of its
+// embedded broker: they trust the broker's certificate itself (it may be
+// self-signed) and check the name it was made for, whatever address the
+// broker listens on.
+func ownBrokerTLS(cert tls.Certificate) (*tls.Config, error) {
+	pool := x509.NewCertPool()
+	var leaf *x509.Certificate
+	for _, der := range cert.Certificate {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return nil, err
+		}
+		if leaf == nil {
+			leaf = c
+		}
+		pool.AddCert(c)
+	}
+	if leaf == nil {
+		return nil, fmt.Errorf("no certificate")
+	}
+	name := leaf.Subject.CommonName
+	switch {
+	case len(leaf.DNSNames) > 0:
+		name = leaf.DNSNames[0]
+	case len(leaf.IPAddresses) > 0:
+		name = leaf.IPAddresses[0].String()
+	}
+	return &tls.Config{RootCAs: pool, ServerName: name, MinVersion: tls.VersionTLS12}, nil
 }

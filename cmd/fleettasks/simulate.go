@@ -25,6 +25,7 @@ type simulateFlags struct {
 	conns     int
 	secrets   string // CSV file of device secrets
 	shared    bool   // every device on the shared connections, none signed in
+	rotate    bool   // with register: new secrets for devices whose secret is not in the file
 }
 
 func parseSimulateFlags(args []string, out io.Writer) (*simulateFlags, error) {
@@ -41,6 +42,8 @@ func parseSimulateFlags(args []string, out io.Writer) (*simulateFlags, error) {
 	fs.IntVar(&f.conns, "conns", 0, "MQTT connections of the devices without a secret (default one per 1,000 devices)")
 	fs.StringVar(&f.secrets, "secrets", "", "CSV file productKey,deviceName,deviceSecret (the console's download): the devices listed sign in with their secret,\n"+
 		"each on its own connection; with --register, the new devices' secrets are added to it")
+	fs.BoolVar(&f.rotate, "rotate-unknown", false, "with --register: give the devices that exist but whose secret is not in --secrets a new secret,\n"+
+		"added to the file (their old one stops working: for demo fleets, as make run's)")
 	fs.BoolVar(&f.shared, "shared", false, "put every device on the shared connections, signing in as none (for fleets too large for a connection each)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
@@ -59,6 +62,8 @@ func parseSimulateFlags(args []string, out io.Writer) (*simulateFlags, error) {
 		err = errors.New("--prefix must not be empty")
 	case f.conns < 0:
 		err = fmt.Errorf("--conns %d must not be negative", f.conns)
+	case f.rotate && (!f.register || f.secrets == ""):
+		err = errors.New("--rotate-unknown needs --register and --secrets FILE")
 	}
 	if err == nil {
 		f.behaviour, err = sim.ParseBehaviour(behaviour)
@@ -84,7 +89,7 @@ func simulate(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 		return err
 	}
 	if f.register {
-		created, err := registerSimulated(ctx, cfg, log, f)
+		created, err := registerSimulated(ctx, cfg, log, f, secrets)
 		if err != nil {
 			return err
 		}
@@ -99,7 +104,7 @@ func simulate(ctx context.Context, cfg *config.Config, log *slog.Logger, args []
 		secrets = nil
 	}
 	stats, err := sim.Run(ctx, sim.Config{
-		BrokerURL: cfg.MQTTURL, ProductKey: f.product, Devices: f.devices, Prefix: f.prefix,
+		BrokerURL: cfg.MQTTURL, TLS: cfg.MQTTTLS, ProductKey: f.product, Devices: f.devices, Prefix: f.prefix,
 		Behaviour: f.behaviour, Work: f.work, Conns: f.conns, Secrets: secrets, Logger: log,
 	}, 5*time.Second, func(s sim.Stats) { log.Info("simulate: " + s.String()) })
 	if err != nil && ctx.Err() != nil {

@@ -11,9 +11,10 @@ import (
 )
 
 // registerSimulated creates the product, if missing, and those of the
-// devices <prefix>1..<prefix>N that are missing; it returns the devices
-// created, with their secrets.
-func registerSimulated(ctx context.Context, cfg *config.Config, log *slog.Logger, f *simulateFlags) ([]models.Device, error) {
+// devices <prefix>1..<prefix>N that are missing; with --rotate-unknown it
+// also gives a new secret to those that exist but are not in known. It
+// returns the devices created or given a secret, with their secrets.
+func registerSimulated(ctx context.Context, cfg *config.Config, log *slog.Logger, f *simulateFlags, known map[string]string) ([]models.Device, error) {
 	db, err := models.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -42,13 +43,26 @@ func registerSimulated(ctx context.Context, cfg *config.Config, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("register devices of %s: %w", f.product, err)
 	}
-	var missing []string
+	var missing, unknown []string
 	for i := 1; i <= f.devices; i++ {
-		if dn := sim.DeviceName(f.prefix, i); !have[dn] {
+		switch dn := sim.DeviceName(f.prefix, i); {
+		case !have[dn]:
 			missing = append(missing, dn)
+		case f.rotate && known[dn] == "":
+			unknown = append(unknown, dn)
 		}
 	}
 	var created []models.Device
+	for _, dn := range unknown {
+		secret, err := reg.RotateDeviceSecret(ctx, f.product, dn)
+		if err != nil {
+			return nil, fmt.Errorf("new secret for %s/%s: %w", f.product, dn, err)
+		}
+		created = append(created, models.Device{ProductKey: f.product, DeviceName: dn, Secret: secret})
+	}
+	if len(unknown) > 0 {
+		log.Info("simulate: devices whose secret was unknown were given a new one", "product", f.product, "devices", len(unknown))
+	}
 	for len(missing) > 0 {
 		batch := missing[:min(len(missing), models.MaxDevicesPerCall)]
 		ds, err := reg.CreateDevices(ctx, f.product, batch)

@@ -33,6 +33,7 @@ func TestSimulateFlagErrors(t *testing.T) {
 		{[]string{"--product", "p", "--devices", "3", "--prefix", ""}, "--prefix"},
 		{[]string{"--product", "p", "--devices", "3", "extra"}, `unexpected argument "extra"`},
 		{[]string{"--colour", "red"}, "flag provided but not defined: -colour"},
+		{[]string{"--product", "p", "--devices", "3", "--register", "--rotate-unknown"}, "--rotate-unknown needs --register and --secrets"},
 	}
 	for _, tc := range cases {
 		_, err := parseSimulateFlags(tc.args, io.Discard)
@@ -132,5 +133,21 @@ func TestSimulateRegistersMissingDevices(t *testing.T) {
 	}
 	if _, err := readSecrets(filepath.Join(t.TempDir(), "none.csv"), pk, false); err == nil {
 		t.Fatal("a missing --secrets file without --register")
+	}
+
+	// --rotate-unknown: with the file lost, the existing devices get new
+	// secrets, written to the new file; the old ones stop working
+	lost := filepath.Join(t.TempDir(), "new.csv")
+	created, err := registerSimulated(context.Background(), cfg, log, &simulateFlags{product: pk, devices: 8, prefix: "d", register: true, rotate: true, secrets: lost}, map[string]string{"d2": recs[2][2]})
+	if err != nil || len(created) != 7 {
+		t.Fatalf("--rotate-unknown: %d devices, %v", len(created), err)
+	}
+	for _, d := range created {
+		if got, err := reg.DeviceSecret(context.Background(), pk, d.DeviceName); err != nil || got != d.Secret || d.DeviceName == "d2" {
+			t.Fatalf("%s: the new secret is not the device's: %v", d.DeviceName, err)
+		}
+	}
+	if got, _ := reg.DeviceSecret(context.Background(), pk, "d2"); got != recs[2][2] {
+		t.Fatal("d2, whose secret was known, got a new one")
 	}
 }

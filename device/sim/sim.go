@@ -17,6 +17,7 @@ package sim
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -31,6 +32,7 @@ import (
 // Config describes a simulation.
 type Config struct {
 	BrokerURL  string
+	TLS        *tls.Config // as device.Config.TLS
 	ProductKey string
 	Devices    int           // devices <Prefix>1 .. <Prefix><Devices>
 	Prefix     string        // default "d"
@@ -107,7 +109,7 @@ func Start(ctx context.Context, cfg Config) (*Sim, error) {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	if shared > 0 {
 		fleet, err := device.NewFleet(ctx, device.FleetConfig{
-			BrokerURL: cfg.BrokerURL, ProductKey: cfg.ProductKey, Conns: cfg.Conns,
+			BrokerURL: cfg.BrokerURL, TLS: cfg.TLS, ProductKey: cfg.ProductKey, Conns: cfg.Conns,
 			QoS: cfg.QoS, RequestTimeout: cfg.RequestTimeout, Retries: cfg.Retries,
 			HTTPClient: cfg.HTTPClient, Logger: cfg.Logger,
 		})
@@ -157,7 +159,7 @@ func (s *Sim) connectSigned(ctx context.Context, ws []*worker) error {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			c, err := device.Connect(ctx, device.Config{
-				BrokerURL: s.cfg.BrokerURL, ProductKey: s.cfg.ProductKey, DeviceName: w.dn, DeviceSecret: s.cfg.Secrets[w.dn],
+				BrokerURL: s.cfg.BrokerURL, TLS: s.cfg.TLS, ProductKey: s.cfg.ProductKey, DeviceName: w.dn, DeviceSecret: s.cfg.Secrets[w.dn],
 				QoS: s.cfg.QoS, RequestTimeout: s.cfg.RequestTimeout, Retries: s.cfg.Retries,
 				HTTPClient: s.cfg.HTTPClient, Logger: s.cfg.Logger,
 				OnNotify: w.onNotify, OnResume: w.onResume,

@@ -110,7 +110,7 @@ func (a *App) HandlerDeps() handlers.Deps {
 		Ready: []handlers.ReadyCheck{
 			{Name: "postgres", Check: func(ctx context.Context) error { return a.DB.Pool.Ping(ctx) }},
 			{Name: "redis", Check: func(ctx context.Context) error { return a.Redis.Ping(ctx).Err() }},
-			{Name: "mqtt", Check: func(ctx context.Context) error { return dialBroker(ctx, a.Config.MQTTURL) }},
+			{Name: "mqtt", Check: func(ctx context.Context) error { return dialBroker(ctx, a.Config.MQTTURL, a.Config.MQTTTLS) }},
 		},
 	}
 }
@@ -122,7 +122,8 @@ func (a *App) WorkerDeps() workers.Deps {
 }
 
 // dialBroker checks that the MQTT broker accepts connections.
-func dialBroker(ctx context.Context, raw string) error {
+// An ssl:// broker is checked with the server's client TLS configuration.
+func dialBroker(ctx context.Context, raw string, tlsConf *tls.Config) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return err
@@ -131,7 +132,7 @@ func dialBroker(ctx context.Context, raw string) error {
 	var conn net.Conn
 	switch u.Scheme {
 	case "ssl", "tls", "wss":
-		conn, err = (&tls.Dialer{NetDialer: &d}).DialContext(ctx, "tcp", u.Host)
+		conn, err = (&tls.Dialer{NetDialer: &d, Config: tlsConf}).DialContext(ctx, "tcp", u.Host)
 	default:
 		conn, err = d.DialContext(ctx, "tcp", u.Host)
 	}
