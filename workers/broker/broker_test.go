@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -336,5 +337,58 @@ func TestAddressTaken(t *testing.T) {
 	_, err := broker.Start(broker.Config{Addr: e.b.Addr(), Secrets: e.reg})
 	if err == nil || !strings.Contains(err.Error(), "FLEETTASKS_BROKER_ADDR") {
 		t.Fatalf("a taken address: %v", err)
+	}
+}
+
+// A device cannot take over another device's session by using its client
+// id: not a live one (which would cut it off), not a kept one (whose
+// subscriptions it would inherit). The device itself can.
+func TestClientIDOfAnotherDevice(t *testing.T) {
+	e := start(t)
+	const id = "lamp-controller" // a plain sign-in may use any client id
+	plain := func(i int) signin.Credentials {
+		return signin.Credentials{ClientID: id, Username: signin.Username(e.device(i)), Password: e.secret[i]}
+	}
+	persistent := func(c signin.Credentials, onMsg paho.MessageHandler) (paho.Client, error) {
+		o := paho.NewClientOptions().AddBroker(e.url()).SetClientID(c.ClientID).SetUsername(c.Username).SetPassword(c.Password).
+			SetCleanSession(false).SetAutoReconnect(false).SetProtocolVersion(4)
+		if onMsg != nil {
+			o.SetDefaultPublishHandler(onMsg)
+		}
+		cl := paho.NewClient(o)
+		if tok := cl.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
+			return nil, fmt.Errorf("connect: %v", tok.Error())
+		}
+		t.Cleanup(func() { cl.Disconnect(100) })
+		return cl, nil
+	}
+	d1, err := persistent(plain(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := persistent(plain(1), nil); err == nil {
+		t.Fatal("d2 took over d1's live session")
+	}
+	if !d1.IsConnectionOpen() {
+		t.Fatal("d1 was cut off")
+	}
+	d1.Disconnect(100) // its session, with the implicit subscriptions, is kept
+	if _, err := persistent(plain(1), nil); err == nil {
+		t.Fatal("d2 took over d1's kept session")
+	}
+	got := make(chan string, 10)
+	if _, err := persistent(plain(0), func(_ paho.Client, m paho.Message) { got <- m.Topic() }); err != nil {
+		t.Fatalf("d1 could not take back its own session: %v", err)
+	}
+	srv := e.server(t, nil)
+	topic := protocol.Topic(e.pk, "d1", protocol.KindNotify)
+	srv.Publish(topic, 1, false, "{}").Wait()
+	select {
+	case m := <-got:
+		if m != topic {
+			t.Fatalf("d1 got %s", m)
+		}
+	case <-time.After(wait):
+		t.Fatal("d1's session lost its subscription")
 	}
 }

@@ -35,6 +35,16 @@ type hook struct {
 
 	mu      sync.Mutex
 	clients map[*mqtt.Client]identity
+	// owners is who made the session kept under each client id: only the
+	// same identity may take a session over, with its subscriptions and
+	// queued messages; another device using the id is refused.
+	owners map[string]owner
+}
+
+// owner is the identity that made a session, and the client that holds it.
+type owner struct {
+	id identity
+	cl *mqtt.Client
 }
 
 func (h *hook) ID() string { return "fleettasks" }
@@ -45,6 +55,7 @@ func (h *hook) Provides(b byte) bool {
 		mqtt.OnACLCheck,
 		mqtt.OnSessionEstablished,
 		mqtt.OnDisconnect,
+		mqtt.OnClientExpired,
 	}, []byte{b})
 }
 
@@ -85,10 +96,46 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 		signinFailures.WithLabelValues(label).Inc()
 		return false
 	}
-	h.set(cl, identity{server: res.Server, device: res.Device})
+	id := identity{server: res.Server, device: res.Device}
+	if !h.own(cl, id) {
+		h.log.Warn("broker: sign-in refused", "client", cl.ID, "user", user, "address", cl.Net.Remote,
+			"reason", "the client id is another device's session")
+		connections.WithLabelValues("refused").Inc()
+		signinFailures.WithLabelValues("client_id_taken").Inc()
+		return false
+	}
+	h.set(cl, id)
 	connections.WithLabelValues("accepted").Inc()
 	return true
 }
+
+// own records cl as the holder of the session of its client id, unless
+// another identity made that session.
+func (h *hook) own(cl *mqtt.Client, id identity) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if o, ok := h.owners[cl.ID]; ok && o.id != id {
+		return false
+	}
+	if h.owners == nil {
+		h.owners = map[string]owner{}
+	}
+	h.owners[cl.ID] = owner{id: id, cl: cl}
+	return true
+}
+
+// disown forgets the session of cl once it is gone, unless a newer
+// client holds it.
+func (h *hook) disown(cl *mqtt.Client) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if o, ok := h.owners[cl.ID]; ok && o.cl == cl {
+		delete(h.owners, cl.ID)
+	}
+}
+
+// OnClientExpired forgets a session that expired.
+func (h *hook) OnClientExpired(cl *mqtt.Client) { h.disown(cl) }
 
 // OnACLCheck lets the server user do anything and a device only what
 // models.DeviceMay allows.
@@ -126,7 +173,10 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	}
 }
 
-func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
+	if expire { // a clean session ends with its connection
+		h.disown(cl)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.clients[cl]; ok {

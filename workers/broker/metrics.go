@@ -14,7 +14,7 @@ var (
 	}, []string{"result"})
 	signinFailures = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "fleettasks_broker_signin_failures_total",
-		Help: "Sign-ins the embedded broker refused, by reason (bad_signature, unknown_device, no_secret, malformed, mismatch, server_password, unavailable).",
+		Help: "Sign-ins the embedded broker refused, by reason (bad_signature, unknown_device, no_secret, malformed, mismatch, server_password, client_id_taken, unavailable).",
 	}, []string{"reason"})
 	aclRefusals = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "fleettasks_broker_acl_refusals_total",
