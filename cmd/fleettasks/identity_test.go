@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -43,42 +44,77 @@ type stack struct {
 	token string
 }
 
-// startStack runs serve with the given environment until the test ends.
-func startStack(t *testing.T, env ...string) *stack {
+// startStack runs serve with the environment env gives until the test
+// ends. The free ports picked for it may be taken before serve listens
+// (by any outgoing connection): then it tries again with new ones, and
+// env is called again.
+func startStack(t *testing.T, env func() []string) *stack {
 	t.Helper()
-	addr := freeAddr(t)
-	cfg, err := config.Load(testenv.Env(t, testenv.DatabaseURL(t), append([]string{"FLEETTASKS_HTTP_ADDR=" + addr,
-		"FLEETTASKS_PUBLIC_URL=http://" + addr, "FLEETTASKS_REDIS_URL=" + testenv.RedisDB(t)}, env...)...))
-	if err != nil {
-		t.Fatal(err)
+	dbURL, redisURL := testenv.DatabaseURL(t), testenv.RedisDB(t)
+	for attempt := 1; ; attempt++ {
+		addr := freeAddr(t)
+		vars := append([]string{"FLEETTASKS_HTTP_ADDR=" + addr, "FLEETTASKS_PUBLIC_URL=http://" + addr, "FLEETTASKS_REDIS_URL=" + redisURL}, env()...)
+		cfg, err := config.Load(testenv.Env(t, dbURL, vars...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.EnsureSecret(); err != nil {
+			t.Fatal(err)
+		}
+		s := &stack{t: t, cfg: cfg, api: "http://" + addr}
+		err = s.serve()
+		if err == nil {
+			s.login()
+			return s
+		}
+		if !strings.Contains(err.Error(), "address already in use") || attempt == 5 {
+			t.Fatalf("serve: %v", err)
+		}
 	}
-	if err := cfg.EnsureSecret(); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// serve starts serve and waits until it is ready, or returns why it
+// stopped.
+func (s *stack) serve() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, slog.New(slog.DiscardHandler), nil) }()
-	t.Cleanup(func() {
-		cancel()
+	go func() { done <- serve(ctx, s.cfg, slog.New(slog.DiscardHandler), nil) }()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		select {
 		case err := <-done:
-			if err != nil {
-				t.Errorf("serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop")
+			cancel()
+			return fmt.Errorf("stopped before it was ready: %w", err)
+		default:
 		}
-	})
-	s := &stack{t: t, cfg: cfg, api: "http://" + addr}
-	waitFor(t, 20*time.Second, "serve ready", func() bool {
 		resp, err := http.Get(s.api + "/readyz")
 		if err != nil {
-			return false
+			continue
 		}
 		resp.Body.Close()
-		return resp.StatusCode == 200
-	})
-	db, err := models.Open(ctx, cfg.DatabaseURL)
+		if resp.StatusCode == 200 {
+			s.t.Cleanup(func() {
+				cancel()
+				select {
+				case err := <-done:
+					if err != nil {
+						s.t.Errorf("serve: %v", err)
+					}
+				case <-time.After(20 * time.Second):
+					s.t.Error("serve did not stop")
+				}
+			})
+			return nil
+		}
+	}
+	cancel()
+	<-done
+	return errors.New("not ready within 30 s")
+}
+
+// login makes an admin and its API token.
+func (s *stack) login() {
+	t, ctx := s.t, context.Background()
+	db, err := models.Open(ctx, s.cfg.DatabaseURL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +127,6 @@ func startStack(t *testing.T, env ...string) *stack {
 	if s.token, _, err = acc.CreateToken(ctx, u.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
-	return s
 }
 
 // call sends a JSON API request and decodes the answer into out (when
@@ -236,17 +271,19 @@ func refused(t *testing.T, url string, creds signin.Credentials, tlsConf *tls.Co
 func TestDeviceIdentityEmbedded(t *testing.T) {
 	for _, withTLS := range []bool{false, true} {
 		t.Run(map[bool]string{false: "tcp", true: "tls"}[withTLS], func(t *testing.T) {
-			brokerAddr := freeAddr(t)
-			env := []string{"FLEETTASKS_BROKER=embedded", "FLEETTASKS_BROKER_ADDR=" + brokerAddr, "FLEETTASKS_MQTT_URL="}
-			url := "tcp://" + brokerAddr
+			var brokerAddr, url string
 			var devTLS *tls.Config
+			var tlsEnv []string
 			if withTLS {
 				certFile, keyFile, pool := selfSigned(t)
-				env = append(env, "FLEETTASKS_BROKER_TLS_CERT="+certFile, "FLEETTASKS_BROKER_TLS_KEY="+keyFile)
-				url = "ssl://" + brokerAddr
+				tlsEnv = []string{"FLEETTASKS_BROKER_TLS_CERT=" + certFile, "FLEETTASKS_BROKER_TLS_KEY=" + keyFile}
 				devTLS = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 			}
-			s := startStack(t, env...)
+			s := startStack(t, func() []string {
+				brokerAddr = freeAddr(t)
+				url = map[bool]string{false: "tcp://", true: "ssl://"}[withTLS] + brokerAddr
+				return append([]string{"FLEETTASKS_BROKER=embedded", "FLEETTASKS_BROKER_ADDR=" + brokerAddr, "FLEETTASKS_MQTT_URL="}, tlsEnv...)
+			})
 			if !strings.HasPrefix(s.cfg.MQTTURL, url[:6]) || !strings.HasSuffix(s.cfg.MQTTURL, "@"+brokerAddr) {
 				t.Fatalf("the server's own clients connect to %s, want %s", s.cfg.MQTTURL, url)
 			}
@@ -324,7 +361,7 @@ func TestDeviceIdentityMosquitto(t *testing.T) {
 	}
 	broker := testenv.NewBrokerWith(t, fmt.Sprintf("allow_anonymous false\npassword_file %s\nacl_file %s\npid_file %s\n", pw, acl, pid))
 	mqttURL := strings.Replace(broker.URL(), "tcp://", "tcp://srv:srv-password@", 1)
-	s := startStack(t, append(env, "FLEETTASKS_MQTT_URL="+mqttURL)...)
+	s := startStack(t, func() []string { return append(env, "FLEETTASKS_MQTT_URL="+mqttURL) })
 
 	watch := make(chan error, 1)
 	go func() {
