@@ -41,7 +41,8 @@ func startEmbeddedBroker(cfg *config.Config, reg *models.Registry, log *slog.Log
 		}
 		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
-	b, err := embedded.Start(embedded.Config{Addr: cfg.BrokerAddr, TLS: tlsConf, Secrets: reg, User: user, Password: password, Log: log})
+	b, err := embedded.Start(embedded.Config{Addr: cfg.BrokerAddr, TLS: tlsConf, Secrets: reg, User: user, Password: password,
+		Connections: reg, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -23,6 +23,7 @@ const verifyTimeout = 5 * time.Second
 type identity struct {
 	server bool
 	device signin.Device
+	conn   int64 // the device's connection id (connWriter), 0 before it is recorded
 }
 
 // hook authenticates sign-ins, enforces the device ACL and subscribes
@@ -32,6 +33,7 @@ type hook struct {
 	verifier *signin.Verifier // admits the server's user too (WithServer)
 	log      *slog.Logger
 	srv      *mqtt.Server
+	conns    *connWriter // records the devices' connections; nil records none
 
 	mu      sync.Mutex
 	clients map[*mqtt.Client]identity
@@ -108,13 +110,23 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return false
 }
 
-// OnSessionEstablished subscribes a device to its own notify, get_reply
-// and update_reply topics, so that a device that never subscribes still
-// gets its job notifications and replies.
+// OnSessionEstablished records that a device connected, and subscribes
+// it to its own notify, get_reply and update_reply topics, so that a
+// device that never subscribes still gets its job notifications and
+// replies.
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	id, ok := h.get(cl)
 	if !ok || id.server {
 		return
+	}
+	sdk := ""
+	if c, err := signin.ParseClientID(cl.ID); err == nil {
+		sdk = c.SDKVersion
+	}
+	h.log.Info("broker: device connected", "device", id.device.ProductKey+"/"+id.device.DeviceName, "address", cl.Net.Remote, "sdk", sdk)
+	if h.conns != nil {
+		id.conn = h.conns.connect(id.device, cl.Net.Remote, sdk)
+		h.set(cl, id)
 	}
 	for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
 		sub := packets.Subscription{Filter: protocol.Topic(id.device.ProductKey, id.device.DeviceName, kind), Qos: 1}
@@ -123,11 +135,23 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	}
 }
 
-func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, _ bool) {
+// OnDisconnect forgets a client and, for a device, records, counts and
+// logs why its connection ended (disconnectReason).
+func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.clients[cl]; ok {
+	id, ok := h.clients[cl]
+	if ok {
 		delete(h.clients, cl)
 		connected.Set(float64(len(h.clients)))
+	}
+	h.mu.Unlock()
+	if !ok || id.server {
+		return
+	}
+	reason := disconnectReason(cl, err)
+	disconnections.WithLabelValues(reason).Inc()
+	h.log.Info("broker: device disconnected", "device", id.device.ProductKey+"/"+id.device.DeviceName, "reason", reason, "err", err)
+	if h.conns != nil && id.conn != 0 {
+		h.conns.disconnect(id.device, id.conn, reason)
 	}
 }
