@@ -79,3 +79,17 @@ func TestWriterOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestSDKVersion: the _v parameter, made storable.
+func TestSDKVersion(t *testing.T) {
+	for id, want := range map[string]string{
+		"p1.d1|securemode=2,signmethod=hmacsha256,_v=sdk-c-4.1.2|": "sdk-c-4.1.2",
+		"p1.d1|securemode=2,signmethod=hmacsha256|":                "",
+		"p1.d1|signmethod=hmacsha256,_v=a\x00b\xffc|":              "abc",
+		"p1.d1": "",
+	} {
+		if got := sdkVersion(id); got != want {
+			t.Errorf("%q: %q, want %q", id, got, want)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -119,10 +120,7 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if !ok || id.server {
 		return
 	}
-	sdk := ""
-	if c, err := signin.ParseClientID(cl.ID); err == nil {
-		sdk = c.SDKVersion
-	}
+	sdk := sdkVersion(cl.ID)
 	h.log.Info("broker: device connected", "device", id.device.ProductKey+"/"+id.device.DeviceName, "address", cl.Net.Remote, "sdk", sdk)
 	if h.conns != nil {
 		id.conn = h.conns.connect(id.device, cl.Net.Remote, sdk)
@@ -154,4 +152,15 @@ func (h *hook) OnDisconnect(cl *mqtt.Client, err error, _ bool) {
 	if h.conns != nil && id.conn != 0 {
 		h.conns.disconnect(id.device, id.conn, reason)
 	}
+}
+
+// sdkVersion is the _v parameter of an Alibaba client id, "" when it has
+// none, made storable: valid UTF-8 without NUL bytes, so that one odd
+// client id cannot make a batch of connection changes fail for good.
+func sdkVersion(clientID string) string {
+	c, err := signin.ParseClientID(clientID)
+	if err != nil {
+		return ""
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(c.SDKVersion, "\x00", ""), "")
 }
