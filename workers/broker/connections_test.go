@@ -13,6 +13,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/jackc/pgx/v5"
 	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"fleettasks/internal/testenv"
 	"fleettasks/models"
@@ -73,10 +74,34 @@ func (e *env) rawConnect(t *testing.T, i int, keepalive uint16) net.Conn {
 	return conn
 }
 
+// disconnections reads fleettasks_broker_disconnections_total{reason}.
+func disconnections(t *testing.T, reason string) float64 {
+	t.Helper()
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "fleettasks_broker_disconnections_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "reason" && l.GetValue() == reason {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
 // TestOnlineFollowsConnection: a device is online from its connect, with
-// its address and SDK, and offline from its disconnect, with the reason.
+// its address and SDK, and offline from its disconnect, with the reason,
+// which is counted.
 func TestOnlineFollowsConnection(t *testing.T) {
 	e := start(t)
+	counted := disconnections(t, "client disconnected")
 	e.connection(t, 0, "before any connect", func(c *models.DeviceConnection) bool { return c != nil && !c.Online && c.Since == nil })
 	before := time.Now()
 	cl, err := e.connect(t, signin.Sign(e.device(0), e.secret[0], signin.SignOptions{SDKVersion: "sdk-c-4.1.2"}), nil)
@@ -92,6 +117,9 @@ func TestOnlineFollowsConnection(t *testing.T) {
 	c = e.connection(t, 0, "after DISCONNECT", offlineFor("client disconnected"))
 	if c.Since == nil || c.LastConnect == nil || c.Since.Before(*c.LastConnect) || c.SDK != "sdk-c-4.1.2" {
 		t.Fatalf("after disconnect: %+v", c)
+	}
+	if n := disconnections(t, "client disconnected"); n <= counted {
+		t.Fatalf("the disconnect was not counted: %v, %v before", n, counted)
 	}
 	if c := e.connection(t, 1, "the other device", func(*models.DeviceConnection) bool { return true }); c.Online || c.Since != nil {
 		t.Fatalf("a device that never connected: %+v", c)
