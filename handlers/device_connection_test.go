@@ -135,8 +135,8 @@ func TestDeviceConnectionConsole(t *testing.T) {
 	s.withConnectionState()
 	for dn, want := range map[string][]string{
 		"d1": {"never connected"},
-		"d2": {"Online since", "from 10.0.0.2:5000", "SDK sdk-c-4.1"},
-		"d3": {"Offline since", ": keep-alive timeout"},
+		"d2": {"Online since ", " from 10.0.0.2:5000", ", SDK sdk-c-4.1"},
+		"d3": {"Offline since ", ": keep-alive timeout"},
 	} {
 		_, doc := s.page("GET", "/devices/p1/"+dn, nil, false)
 		c := testid(doc, "device-connection")
