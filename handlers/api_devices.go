@@ -29,13 +29,16 @@ type apiDevices struct {
 // newAPIDevices returns the device API on reg.
 func newAPIDevices(reg deviceRegistry) *apiDevices { return &apiDevices{reg: reg} }
 
-// list is GET /api/v1/devices?productKey=&q=&groupId=.
+// list is GET /api/v1/devices?productKey=&q=&groupId=&online=.
 func (h *apiDevices) list(c *fiber.Ctx) error {
 	p, err := page(c)
 	if err != nil {
 		return err
 	}
 	f := models.DeviceFilter{ProductKey: c.Query("productKey"), Q: c.Query("q")}
+	if f.Online, err = queryOnline(c); err != nil {
+		return err
+	}
 	if s := c.Query("groupId"); s != "" {
 		if f.GroupID, err = models.ParseID("groupId", s); err != nil {
 			return err
@@ -104,4 +107,17 @@ func pathText(c *fiber.Ctx, name string) string {
 		return s
 	}
 	return raw
+}
+
+// queryOnline reads the online filter: true, false, or absent (nil).
+func queryOnline(c *fiber.Ctx) (*bool, error) {
+	switch s := c.Query("online"); s {
+	case "":
+		return nil, nil
+	case "true", "false":
+		v := s == "true"
+		return &v, nil
+	default:
+		return nil, models.Invalid("online", "is %q; use true or false", s)
+	}
 }

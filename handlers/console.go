@@ -46,6 +46,7 @@ type consoleRegistry interface {
 	ListDevices(ctx context.Context, f models.DeviceFilter, pg models.Page) ([]models.Device, int64, error)
 	ListDeviceMessages(ctx context.Context, pk, dn string, f models.MessageFilter, pg models.Page) ([]models.Message, int64, error)
 	OfflineAfter() time.Duration
+	ConnectionState() bool
 	GetDevice(ctx context.Context, pk, dn string) (*models.Device, error)
 	CreateProduct(ctx context.Context, in models.ProductInput) (*models.Product, error)
 	GetProduct(ctx context.Context, pk string) (*models.Product, error)

@@ -7,14 +7,18 @@ import (
 	"fleettasks/views"
 )
 
-// GET /devices?q=&productKey=&page= — the device list.
+// GET /devices?q=&productKey=&online=&page= — the device list.
 func (h *console) deviceList(c *fiber.Ctx) error {
 	p, err := page(c)
 	if err != nil {
 		return err
 	}
-	d := views.DeviceList{Q: c.Query("q"), Product: c.Query("productKey"), Page: p.Number, OfflineAfter: h.registry.OfflineAfter()}
-	devices, total, err := h.registry.ListDevices(c.UserContext(), models.DeviceFilter{ProductKey: d.Product, Q: d.Q}, p)
+	online, err := queryOnline(c)
+	if err != nil {
+		return err
+	}
+	d := views.DeviceList{Q: c.Query("q"), Product: c.Query("productKey"), Online: c.Query("online"), Page: p.Number, OnlineRule: h.onlineRule()}
+	devices, total, err := h.registry.ListDevices(c.UserContext(), models.DeviceFilter{ProductKey: d.Product, Q: d.Q, Online: online}, p)
 	if err != nil {
 		return err
 	}

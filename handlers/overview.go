@@ -23,6 +23,7 @@ type overviewTasks interface {
 type overviewRegistry interface {
 	Online(ctx context.Context) (int64, bool, error)
 	OfflineAfter() time.Duration
+	ConnectionState() bool
 }
 
 // overview serves the fleet overview, the console's home page.
@@ -48,7 +49,7 @@ const (
 func (h *overview) show(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	now := h.now()
-	d := views.Overview{OfflineAfter: h.registry.OfflineAfter()}
+	d := views.Overview{OnlineRule: views.OnlineRule{Embedded: h.registry.ConnectionState(), OfflineAfter: h.registry.OfflineAfter()}}
 	var err error
 	if d.Active, err = h.tasks.ActiveTasks(ctx, overviewTasksShown); err != nil {
 		return err

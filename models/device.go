@@ -17,7 +17,12 @@ type Device struct {
 	DeviceName string     `gorm:"column:device_name" json:"deviceName"`
 	CreatedAt  time.Time  `gorm:"column:created_at" json:"createdAt"`
 	LastSeen   *time.Time `gorm:"column:last_seen" json:"lastSeen"`
-	Online     bool       `gorm:"-" json:"online"`
+	// Online is the device's connection to the embedded broker with
+	// WithConnectionState, else a message within OfflineAfter.
+	Online bool `gorm:"-" json:"online"`
+	// Connection is the device's connection to the embedded broker, set
+	// with WithConnectionState only.
+	Connection *DeviceConnection `gorm:"-" json:"connection,omitempty"`
 	// MessageLog is today's figures of the device's message log, set by
 	// GetDevice only.
 	MessageLog *LogUsage `gorm:"-" json:"messageLog,omitempty"`
@@ -33,20 +38,46 @@ type DeviceFilter struct {
 	ProductKey string // exact product key
 	Q          string // prefix of the device name
 	GroupID    ID     // members of a static group, matches of a dynamic one
+	Online     *bool  // online (true) or offline (false) now, by the registry's rule
 }
 
-const deviceColumns = `d.id, d.product_key, d.device_name, d.created_at, d.last_seen`
+const deviceColumns = `d.id, d.product_key, d.device_name, d.created_at, d.last_seen,
+	d.connected, d.connected_at, d.disconnected_at, d.client_address, d.sdk_version, d.disconnect_reason`
 
 // scanDevices reads rows of deviceColumns and works out who is online.
 func (r *Registry) scanDevices(rows pgx.Rows) ([]Device, error) {
 	now := r.now()
 	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Device, error) {
 		var d Device
-		err := row.Scan(&d.ID, &d.ProductKey, &d.DeviceName, &d.CreatedAt, &d.LastSeen)
+		var connected bool
+		var connAt, discAt *time.Time
+		var addr, sdk, reason *string
+		err := row.Scan(&d.ID, &d.ProductKey, &d.DeviceName, &d.CreatedAt, &d.LastSeen,
+			&connected, &connAt, &discAt, &addr, &sdk, &reason)
 		d.CreatedAt, d.LastSeen = d.CreatedAt.UTC(), utc(d.LastSeen)
-		d.Online = d.LastSeen != nil && now.Sub(*d.LastSeen) <= r.offlineAfter
+		if r.connectionState {
+			d.Connection = connection(connected, connAt, discAt, addr, sdk, reason)
+			d.Online = connected
+		} else {
+			d.Online = d.LastSeen != nil && now.Sub(*d.LastSeen) <= r.offlineAfter
+		}
 		return d, err
 	})
+}
+
+// onlineCondition is the SQL condition on devices d of being online (or,
+// online false, offline) now by the registry's rule; arg adds a parameter.
+func (r *Registry) onlineCondition(online bool, arg func(any) string) string {
+	switch {
+	case r.connectionState && online:
+		return "d.connected"
+	case r.connectionState:
+		return "NOT d.connected"
+	case online:
+		return "d.last_seen >= " + arg(r.now().Add(-r.offlineAfter))
+	default:
+		return "(d.last_seen IS NULL OR d.last_seen < " + arg(r.now().Add(-r.offlineAfter)) + ")"
+	}
 }
 
 // GetDevice returns the device pk/dn with its online state and today's
@@ -108,6 +139,9 @@ func (r *Registry) ListDevices(ctx context.Context, f DeviceFilter, pg Page) ([]
 		}
 		where, args = append(where, cond), append(args, condArgs...)
 	}
+	if f.Online != nil {
+		where = append(where, r.onlineCondition(*f.Online, arg))
+	}
 	sql := " FROM devices d"
 	if len(where) > 0 {
 		sql += " WHERE " + strings.Join(where, " AND ")
@@ -157,10 +191,10 @@ func (r *Registry) CreateDevices(ctx context.Context, pk string, names []string)
 		if !ok {
 			return NotFound("no product %q", pk)
 		}
-		rows, err := tx.Query(ctx, `INSERT INTO devices (product_key, device_name, secret_enc)
+		rows, err := tx.Query(ctx, `INSERT INTO devices AS d (product_key, device_name, secret_enc)
 			SELECT $1, n, s FROM unnest($2::text[], $3::bytea[]) AS v(n, s)
 			ON CONFLICT (product_key, device_name) DO NOTHING
-			RETURNING id, product_key, device_name, created_at, last_seen`, pk, names, sealed)
+			RETURNING `+deviceColumns, pk, names, sealed)
 		if err != nil {
 			return err
 		}

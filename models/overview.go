@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -358,11 +359,14 @@ func (db *DB) PruneActivity(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// Online counts the devices online now (a message within OfflineAfter)
-// and reports whether any device is registered at all.
+// Online counts the devices online now, by the registry's rule (connected
+// to the embedded broker, or a message within OfflineAfter), and reports
+// whether any device is registered at all.
 func (r *Registry) Online(ctx context.Context) (online int64, anyDevice bool, err error) {
-	err = r.db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM devices WHERE last_seen >= $1),
-		EXISTS (SELECT 1 FROM devices)`, r.now().Add(-r.offlineAfter)).Scan(&online, &anyDevice)
+	var args []any
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	err = r.db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM devices d WHERE `+r.onlineCondition(true, arg)+`),
+		EXISTS (SELECT 1 FROM devices)`, args...).Scan(&online, &anyDevice)
 	if err != nil {
 		return 0, false, fmt.Errorf("models: devices online: %w", err)
 	}

@@ -23,11 +23,14 @@ const MaxDevicesPerCall = 10_000
 // group queries compile to $n placeholders and bulk writes are one
 // statement over arrays.
 type Registry struct {
-	db            *DB
-	offlineAfter  time.Duration
-	logDailyBytes int64
-	secretKey     cipher.AEAD // seals device secrets; nil without WithDeviceSecretKey
-	now           func() time.Time
+	db           *DB
+	offlineAfter time.Duration
+	// connectionState: Online is the embedded broker's connection state
+	// (WithConnectionState), not the silence rule.
+	connectionState bool
+	logDailyBytes   int64
+	secretKey       cipher.AEAD // seals device secrets; nil without WithDeviceSecretKey
+	now             func() time.Time
 }
 
 // RegistryOption configures a Registry.

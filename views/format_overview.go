@@ -159,11 +159,6 @@ func busyMinutes(ms []models.ActivityMinute) []models.ActivityMinute {
 // minuteText is a minute of the chart's table: "18:04 UTC".
 func minuteText(t time.Time) string { return t.UTC().Format("15:04") + " UTC" }
 
-// onlineText says what online means here.
-func onlineText(window time.Duration) string {
-	return "a message within the last " + window.String()
-}
-
 // failureCursor is where the next page of failures starts.
 func failureCursor(items []models.Subtask) string {
 	if len(items) == 0 || items[len(items)-1].FinishedAt == nil {

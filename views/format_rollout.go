@@ -326,6 +326,30 @@ func MessagesByAttempt(d SubtaskDetail) []MessageGroup {
 	return groups
 }
 
+// OnlineRule is what Online means: connected to the embedded broker now
+// (Embedded), or else a message within the last OfflineAfter.
+type OnlineRule struct {
+	Embedded     bool
+	OfflineAfter time.Duration
+}
+
+// Help says what Online and Offline mean under the rule.
+func (r OnlineRule) Help() string {
+	if r.Embedded {
+		return "Online: connected to the embedded broker now. " +
+			"Offline: not connected; the device's page says since when and why."
+	}
+	return OnlineHelp(r.OfflineAfter)
+}
+
+// Text says in a few words what online means under the rule.
+func (r OnlineRule) Text() string {
+	if r.Embedded {
+		return "connected to the embedded broker now"
+	}
+	return "a message within the last " + r.OfflineAfter.String()
+}
+
 // OnlineHelp says what Online means: a message from the device within the
 // last offlineAfter.
 func OnlineHelp(offlineAfter time.Duration) string {

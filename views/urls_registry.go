@@ -3,12 +3,16 @@ package views
 import "fleettasks/models"
 
 // DevicesURL is the device list with its filters.
-func DevicesURL(pk, q string, page int) string {
+func DevicesURL(pk, q string, page int) string { return DeviceListURL(pk, q, "", page) }
+
+// DeviceListURL is the device list filtered by product, name prefix and
+// online state ("", "true" or "false").
+func DeviceListURL(pk, q, online string, page int) string {
 	p := ""
 	if page > 1 {
 		p = itoa(page)
 	}
-	return withQuery("/devices", "productKey", pk, "q", q, "page", p)
+	return withQuery("/devices", "productKey", pk, "q", q, "online", online, "page", p)
 }
 
 // DeviceImportURL is the CSV import of devices.

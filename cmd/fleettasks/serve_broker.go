@@ -47,7 +47,8 @@ func startEmbeddedBroker(cfg *config.Config, reg *models.Registry, log *slog.Log
 			}
 		}
 	}
-	b, err := embedded.Start(embedded.Config{Addr: cfg.BrokerAddr, TLS: tlsConf, Secrets: reg, User: user, Password: password, Log: log})
+	b, err := embedded.Start(embedded.Config{Addr: cfg.BrokerAddr, TLS: tlsConf, Secrets: reg, User: user, Password: password,
+		Connections: reg, Log: log})
 	if err != nil {
 		return nil, err
 	}

@@ -10,8 +10,13 @@ import (
 	"testing"
 	"time"
 
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+
 	"fleettasks/config"
+	"fleettasks/internal/app"
 	"fleettasks/internal/testenv"
+	"fleettasks/models"
+	"fleettasks/protocol/signin"
 )
 
 // With FLEETTASKS_BROKER=embedded and no FLEETTASKS_MQTT_URL, serve runs
@@ -59,6 +64,47 @@ func TestServeEmbeddedBroker(t *testing.T) {
 	if !accepted {
 		t.Fatal("the server's own MQTT client did not sign in to the embedded broker")
 	}
+
+	// a device's connection is recorded, and read as its online state
+	a, err := app.Open(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if !a.Registry.ConnectionState() {
+		t.Fatal("with the embedded broker, online is not the connection state")
+	}
+	if _, err := a.Registry.CreateProduct(ctx, models.ProductInput{ProductKey: "p1", Name: "p1"}); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := a.Registry.CreateDevices(ctx, "p1", []string{"d1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds := signin.Sign(signin.Device{ProductKey: "p1", DeviceName: "d1"}, ds[0].Secret, signin.SignOptions{})
+	dev := mqtt.NewClient(mqtt.NewClientOptions().AddBroker("tcp://" + brokerAddr).SetClientID(creds.ClientID).
+		SetUsername(creds.Username).SetPassword(creds.Password).SetAutoReconnect(false))
+	if tok := dev.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("device connect: %v", tok.Error())
+	}
+	defer dev.Disconnect(0)
+	connection := func(want bool) *models.DeviceConnection {
+		t.Helper()
+		for i := 0; i < 100; i++ {
+			d, err := a.Registry.GetDevice(context.Background(), "p1", "d1")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Connection != nil && d.Connection.Online == want {
+				return d.Connection
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Fatalf("d1 never became online %v", want)
+		return nil
+	}
+	connection(true)
+
 	cancel()
 	select {
 	case err := <-done:
@@ -67,6 +113,9 @@ func TestServeEmbeddedBroker(t *testing.T) {
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("serve did not stop")
+	}
+	if c := connection(false); c.LastDisconnectReason != "server shutdown" {
+		t.Fatalf("after serve stopped: %+v", c)
 	}
 }
 

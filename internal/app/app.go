@@ -88,8 +88,13 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, autoMigrate
 	files := models.NewFiles(db, cfg.DataDir, cfg.Secret, cfg.PublicURL)
 	tasks := models.NewTasks(db, files, o.tasks...)
 	aq := asynq.NewClientFromRedisClient(rdb)
-	registry := models.NewRegistry(db, models.WithLogDailyBytes(cfg.LogDeviceDailyBytes), models.WithOfflineAfter(cfg.OfflineAfter),
-		models.WithDeviceSecretKey(cfg.Secret))
+	regOpts := []models.RegistryOption{models.WithLogDailyBytes(cfg.LogDeviceDailyBytes), models.WithOfflineAfter(cfg.OfflineAfter),
+		models.WithDeviceSecretKey(cfg.Secret)}
+	if cfg.Broker == config.BrokerEmbedded {
+		// the embedded broker records who is connected: online is that
+		regOpts = append(regOpts, models.WithConnectionState())
+	}
+	registry := models.NewRegistry(db, regOpts...)
 	acc := models.NewAccounts(db, append(o.accounts, models.WithSessionLifetimes(cfg.SessionIdle, cfg.SessionMax))...)
 	return &App{Config: cfg, Log: log, DB: db, Redis: rdb, Asynq: aq, Registry: registry, Files: files, Tasks: tasks,
 		Accounts: acc, Audit: models.NewAudit(db), Webhooks: models.NewWebhooks(db)}, nil

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -32,13 +33,18 @@ type Config struct {
 	// of FLEETTASKS_MQTT_URL): that user may publish and subscribe
 	// anywhere. An empty User admits no server user.
 	User, Password string
-	Log            *slog.Logger
+	// Connections, when set, records the devices' connections: at start
+	// it marks every device still marked connected as disconnected
+	// ("server restarted"), then records each connect and disconnect.
+	Connections ConnectionStore
+	Log         *slog.Logger
 }
 
 // Broker is a running embedded broker.
 type Broker struct {
-	srv  *mqtt.Server
-	addr string
+	srv   *mqtt.Server
+	addr  string
+	conns *connWriter // nil without Config.Connections
 }
 
 // Start listens on cfg.Addr and serves MQTT until Close. A taken address
@@ -59,23 +65,46 @@ func Start(cfg Config) (*Broker, error) {
 	}
 	ln.Close()
 
+	var conns *connWriter
+	if cfg.Connections != nil {
+		// no device is connected to a broker that has not started: those
+		// marked connected were so to a process that ended without saying
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		n, err := cfg.Connections.EndConnections(ctx, time.Now().UTC(), reasonRestart)
+		cancel()
+		if err != nil {
+			return nil, fmt.Errorf("broker: %w", err)
+		}
+		if n > 0 {
+			log.Info("broker: devices left connected by the previous run marked offline", "devices", n)
+		}
+		conns = newConnWriter(cfg.Connections, log)
+	}
 	// mochi's own log says little the hook does not, and warns of every
 	// connection closed before its CONNECT (a health check's probe):
 	// only its errors are kept.
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(errorsOnly{log.Handler()}).With("component", "broker")})
-	h := &hook{verifier: signin.NewVerifier(cfg.Secrets).WithServer(cfg.User, cfg.Password), log: log, srv: srv}
+	h := &hook{verifier: signin.NewVerifier(cfg.Secrets).WithServer(cfg.User, cfg.Password), log: log, srv: srv, conns: conns}
+	stopConns := func() {
+		if conns != nil {
+			conns.close()
+		}
+	}
 	if err := srv.AddHook(h, nil); err != nil {
+		stopConns()
 		return nil, fmt.Errorf("broker: add hook: %w", err)
 	}
 	l := listeners.NewTCP(listeners.Config{ID: "devices", Address: cfg.Addr, TLSConfig: cfg.TLS})
 	if err := srv.AddListener(l); err != nil {
+		stopConns()
 		return nil, fmt.Errorf("FLEETTASKS_BROKER_ADDR: cannot listen on %s: %w", cfg.Addr, err)
 	}
 	if err := srv.Serve(); err != nil {
 		srv.Close()
+		stopConns()
 		return nil, fmt.Errorf("broker: serve: %w", err)
 	}
-	return &Broker{srv: srv, addr: l.Address()}, nil
+	return &Broker{srv: srv, addr: l.Address(), conns: conns}, nil
 }
 
 // Addr is the address the broker listens on.
@@ -86,8 +115,15 @@ func (b *Broker) Publish(topic string, payload []byte, qos byte) error {
 	return b.srv.Publish(topic, payload, false, qos)
 }
 
-// Close disconnects the clients and stops listening.
-func (b *Broker) Close() error { return b.srv.Close() }
+// Close disconnects the clients, stops listening and records the
+// devices' disconnects.
+func (b *Broker) Close() error {
+	err := b.srv.Close()
+	if b.conns != nil {
+		b.conns.close()
+	}
+	return err
+}
 
 // Run starts the broker and keeps it until ctx ends.
 func Run(ctx context.Context, cfg Config) error {

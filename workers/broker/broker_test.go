@@ -38,14 +38,15 @@ func freeAddr(t *testing.T) string {
 
 type env struct {
 	b      *broker.Broker
-	reg    *models.Registry
+	reg    *models.Registry // with WithConnectionState
+	dbURL  string
 	pk     string
 	dev    []models.Device
 	secret []string
 }
 
-// start runs an embedded broker on a test database holding a product
-// with two devices.
+// start runs an embedded broker, recording connections, on a test
+// database holding a product with two devices.
 func start(t *testing.T) *env {
 	t.Helper()
 	t.Parallel()
@@ -56,9 +57,17 @@ func start(t *testing.T) *env {
 // counters and must run alone.
 func setup(t *testing.T) *env {
 	t.Helper()
-	db := testenv.DB(t)
-	reg := models.NewRegistry(db, models.WithDeviceSecretKey([]byte("broker-tests-server-secret")))
 	ctx := context.Background()
+	dbURL := testenv.DatabaseURL(t)
+	db, err := models.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(db.Close)
+	if _, err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	reg := models.NewRegistry(db, models.WithDeviceSecretKey([]byte("broker-tests-server-secret")), models.WithConnectionState())
 	pk := testenv.Prefix(t)
 	if _, err := reg.CreateProduct(ctx, models.ProductInput{ProductKey: pk, Name: pk}); err != nil {
 		t.Fatal(err)
@@ -67,12 +76,12 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := broker.Start(broker.Config{Addr: freeAddr(t), Secrets: reg, User: serverUser, Password: serverPassword})
+	b, err := broker.Start(broker.Config{Addr: freeAddr(t), Secrets: reg, User: serverUser, Password: serverPassword, Connections: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	e := &env{b: b, reg: reg, pk: pk, dev: ds}
+	e := &env{b: b, reg: reg, dbURL: dbURL, pk: pk, dev: ds}
 	for _, d := range ds {
 		e.secret = append(e.secret, d.Secret)
 	}

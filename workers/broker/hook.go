@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ const verifyTimeout = 5 * time.Second
 type identity struct {
 	server bool
 	device signin.Device
+	conn   int64 // the device's connection id (connWriter), 0 before it is recorded
 }
 
 // hook authenticates sign-ins, enforces the device ACL and subscribes
@@ -32,6 +34,7 @@ type hook struct {
 	verifier *signin.Verifier // admits the server's user too (WithServer)
 	log      *slog.Logger
 	srv      *mqtt.Server
+	conns    *connWriter // records the devices' connections; nil records none
 
 	mu      sync.Mutex
 	clients map[*mqtt.Client]identity
@@ -158,13 +161,20 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return false
 }
 
-// OnSessionEstablished subscribes a device to its own notify, get_reply
-// and update_reply topics, so that a device that never subscribes still
-// gets its job notifications and replies.
+// OnSessionEstablished records that a device connected, and subscribes
+// it to its own notify, get_reply and update_reply topics, so that a
+// device that never subscribes still gets its job notifications and
+// replies.
 func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	id, ok := h.get(cl)
 	if !ok || id.server {
 		return
+	}
+	sdk := sdkVersion(cl.ID)
+	h.log.Info("broker: device connected", "device", id.device.ProductKey+"/"+id.device.DeviceName, "address", cl.Net.Remote, "sdk", sdk)
+	if h.conns != nil {
+		id.conn = h.conns.connect(id.device, cl.Net.Remote, sdk)
+		h.set(cl, id)
 	}
 	for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
 		sub := packets.Subscription{Filter: protocol.Topic(id.device.ProductKey, id.device.DeviceName, kind), Qos: 1}
@@ -173,14 +183,38 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	}
 }
 
-func (h *hook) OnDisconnect(cl *mqtt.Client, _ error, expire bool) {
-	if expire { // a clean session ends with its connection
+// OnDisconnect forgets a client and, for a device, records, counts and
+// logs why its connection ended (disconnectReason). A clean session ends
+// with its connection, and its client id is free again.
+func (h *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	if expire {
 		h.disown(cl)
 	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	if _, ok := h.clients[cl]; ok {
+	id, ok := h.clients[cl]
+	if ok {
 		delete(h.clients, cl)
 		connected.Set(float64(len(h.clients)))
 	}
+	h.mu.Unlock()
+	if !ok || id.server {
+		return
+	}
+	reason := disconnectReason(cl, err)
+	disconnections.WithLabelValues(reason).Inc()
+	h.log.Info("broker: device disconnected", "device", id.device.ProductKey+"/"+id.device.DeviceName, "reason", reason, "err", err)
+	if h.conns != nil && id.conn != 0 {
+		h.conns.disconnect(id.device, id.conn, reason)
+	}
+}
+
+// sdkVersion is the _v parameter of an Alibaba client id, "" when it has
+// none, made storable: valid UTF-8 without NUL bytes, so that one odd
+// client id cannot make a batch of connection changes fail for good.
+func sdkVersion(clientID string) string {
+	c, err := signin.ParseClientID(clientID)
+	if err != nil {
+		return ""
+	}
+	return strings.ToValidUTF8(strings.ReplaceAll(c.SDKVersion, "\x00", ""), "")
 }
