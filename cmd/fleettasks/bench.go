@@ -27,11 +27,14 @@ import (
 func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	runs := fs.Int("runs", 5, "runs of each timed figure (the median is reported)")
-	only := fs.String("only", "a,a2,b,c,d,e,g,h,i", "figures to run: a create, a2 create for a 1,000,000-device product, b rollout, c updates, "+
+	only := fs.String("only", "a,a2,b,c,d,e,g,h,i,k", "figures to run: a create, a2 create for a 1,000,000-device product, b rollout, c updates, "+
 		"d statistics, e timeouts, f peak RSS (with b), g console pages, h 50 tasks at 1,200/min on two workers, i cancel under device load, "+
+		"k signed-in device connections held by the embedded broker, "+
 		"j a 100,000-device task with a rollout policy (not in the default set: about 8 minutes at 3 runs)")
 	redisDB := fs.Int("redis-db", 13, "Redis database to use (flushed)")
 	brokerURL := fs.String("broker", "", "use this MQTT broker (tcp://host:port) instead of starting Mosquitto with the README's settings")
+	conns := fs.Int("conns", 20_000, "devices of (k), each on its own connection (fewer when serve's open-files limit cannot hold them)")
+	connsRate := fs.Int("conns-rate", 1500, "connects a second of (k), over all its load processes")
 	hMinutes := fs.Int("h-minutes", 5, "length of (h) in 60 s windows (at most 16: each task has 20,000 sub-tasks)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -55,6 +58,7 @@ func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	}
 	defer b.close()
 	b.hMinutes = min(max(*hMinutes, 1), 16)
+	b.conns, b.connsRate = max(*conns, 1), max(*connsRate, 1)
 	want := strings.Split(*only, ",")
 	sections := []struct {
 		key string
@@ -70,6 +74,7 @@ func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		{"h", b.fleetRates},
 		{"i", b.cancelUnderLoad},
 		{"j", b.policyRollout},
+		{"k", b.connections},
 	}
 	for _, s := range sections {
 		if slices.Contains(want, s.key) || (s.key == "b" && slices.Contains(want, "f")) {
@@ -93,6 +98,8 @@ type benchRun struct {
 	rolloutFleet  *benchFleet
 	rolloutServer *exec.Cmd
 	hMinutes      int // length of (h)
+	conns         int // devices of (k)
+	connsRate     int // their connects a second
 }
 
 func newBench(ctx context.Context, base *config.Config, redisDB, runs int, mqttURL string) (*benchRun, error) {
@@ -216,12 +223,17 @@ func (b *benchRun) startServer(ctx context.Context) (*exec.Cmd, error) {
 // startCommand runs `fleettasks <sub>` (serve, web) as a child process and
 // waits until it listens.
 func (b *benchRun) startCommand(ctx context.Context, sub string) (*exec.Cmd, error) {
+	return b.startCommandEnv(ctx, sub, b.env)
+}
+
+// startCommandEnv is startCommand with the server environment env.
+func (b *benchRun) startCommandEnv(ctx context.Context, sub string, env []string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, sub)
-	cmd.Env = append(os.Environ(), b.env...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Env = append(cmd.Env, "FLEETTASKS_TEST_MAIN=") // never the test hook
 	if os.Getenv("FLEETTASKS_BENCH_LOG") != "" {
 		cmd.Stderr = os.Stderr
