@@ -26,7 +26,8 @@ import (
 // benchConnect is the hidden `bench-connect` command, the load generator
 // of the bench's (k): it signs in the devices read from stdin (one
 // "pk,dn,secret" line each, then a "." line) to the MQTT broker at -addr,
-// each on its own TCP connection, at -rate a second, and keeps them
+// each on its own TCP connection, at -rate a second (at most -inflight
+// waiting for the broker's answer), and keeps them
 // connected with PINGREQs. A connection is a socket and one reading
 // goroutine, not a full MQTT client, so that one process holds thousands.
 //
@@ -38,14 +39,20 @@ func benchConnect(ctx context.Context, _ *config.Config, _ *slog.Logger, args []
 	fs := flag.NewFlagSet("bench-connect", flag.ContinueOnError)
 	addr := fs.String("addr", "", "broker host:port")
 	rate := fs.Int("rate", 500, "connects a second")
+	inflight := fs.Int("inflight", 100, "sign-ins at most waiting for their CONNACK")
 	keepalive := fs.Int("keepalive", 60, "MQTT keep-alive in seconds (PINGREQ every half of it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if *addr == "" || *rate < 1 || *keepalive < 2 {
-		return errors.New("bench-connect: -addr is required; -rate ≥ 1, -keepalive ≥ 2")
+	if *addr == "" || *rate < 1 || *inflight < 1 || *keepalive < 2 {
+		return errors.New("bench-connect: -addr is required; -rate ≥ 1, -inflight ≥ 1, -keepalive ≥ 2")
 	}
-	in := bufio.NewScanner(os.Stdin)
+	return connectLoad(ctx, os.Stdin, os.Stdout, *addr, *rate, *inflight, uint16(*keepalive))
+}
+
+// connectLoad is bench-connect reading in and writing out.
+func connectLoad(ctx context.Context, r io.Reader, out io.Writer, addr string, rate, inflight int, keepalive uint16) error {
+	in := bufio.NewScanner(r)
 	var devices []connectDevice
 	for in.Scan() && in.Text() != "." {
 		f := strings.Split(in.Text(), ",")
@@ -55,31 +62,36 @@ func benchConnect(ctx context.Context, _ *config.Config, _ *slog.Logger, args []
 		devices = append(devices, connectDevice{signin.Device{ProductKey: f[0], DeviceName: f[1]}, f[2]})
 	}
 
-	l := &loadConns{keepalive: uint16(*keepalive)}
+	l := &loadConns{keepalive: keepalive}
 	stop := make(chan struct{})
 	go l.ping(stop)
 	start := time.Now()
 	var wg sync.WaitGroup
 	step := 10 * time.Millisecond
-	perStep := max(*rate*int(step)/int(time.Second), 1)
+	perStep := max(rate*int(step)/int(time.Second), 1)
+	// at most -inflight sign-ins waiting for their CONNACK: a broker
+	// that falls behind slows the pace rather than piling up sign-ins
+	// that time out
+	sem := make(chan struct{}, inflight)
 	tick := time.NewTicker(step)
 	for i := 0; i < len(devices); i += perStep {
 		<-tick.C
 		for _, d := range devices[i:min(i+perStep, len(devices))] {
+			sem <- struct{}{}
 			wg.Add(1)
-			go func() { defer wg.Done(); l.connect(*addr, d) }()
+			go func() { defer wg.Done(); l.connect(addr, d); <-sem }()
 		}
 	}
 	tick.Stop()
 	wg.Wait()
-	fmt.Printf("connected %d refused %d failed %d seconds %.3f\n", len(l.conns), l.refused.Load(), l.failed.Load(), time.Since(start).Seconds())
+	fmt.Fprintf(out, "connected %d refused %d failed %d seconds %.3f\n", len(l.conns), l.refused.Load(), l.failed.Load(), time.Since(start).Seconds())
 	if msg := l.firstErr.Load(); msg != nil {
 		fmt.Fprintln(os.Stderr, "bench-connect: first failure:", msg)
 	}
 
 	for in.Scan() {
 		if in.Text() == "count" {
-			fmt.Printf("received %d\n", l.received.Load())
+			fmt.Fprintf(out, "received %d\n", l.received.Load())
 		}
 	}
 	close(stop)
