@@ -33,6 +33,8 @@ func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		"j a 100,000-device task with a rollout policy (not in the default set: about 8 minutes at 3 runs)")
 	redisDB := fs.Int("redis-db", 13, "Redis database to use (flushed)")
 	brokerURL := fs.String("broker", "", "use this MQTT broker (tcp://host:port) instead of starting Mosquitto with the README's settings")
+	brokers := fs.String("brokers", brokerMosquitto+","+brokerEmbedded, "brokers (b) and (c) run against, one after the other, then printed side by side: "+
+		"mosquitto (the bench's own, or -broker), embedded (serve's own, FLEETTASKS_BROKER=embedded)")
 	conns := fs.Int("conns", 20_000, "devices of (k), each on its own connection (fewer when serve's open-files limit cannot hold them)")
 	connsRate := fs.Int("conns-rate", 1500, "connects a second of (k), over all its load processes")
 	hMinutes := fs.Int("h-minutes", 5, "length of (h) in 60 s windows (at most 16: each task has 20,000 sub-tasks)")
@@ -76,10 +78,25 @@ func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		{"j", b.policyRollout},
 		{"k", b.connections},
 	}
+	on := strings.Split(*brokers, ",")
+	for _, name := range on {
+		if name != brokerMosquitto && name != brokerEmbedded {
+			return fmt.Errorf("-brokers: %q is neither %s nor %s", name, brokerMosquitto, brokerEmbedded)
+		}
+	}
+	rollout := slices.Contains(want, "b") || slices.Contains(want, "f")
+	updates := slices.Contains(want, "c")
 	for _, s := range sections {
-		if slices.Contains(want, s.key) || (s.key == "b" && slices.Contains(want, "f")) {
+		mosquitto := slices.Contains(on, brokerMosquitto) || (s.key != "b" && s.key != "c")
+		if mosquitto && (slices.Contains(want, s.key) || (s.key == "b" && rollout)) {
 			if err := s.run(ctx); err != nil {
 				return fmt.Errorf("bench %s: %w", s.key, err)
+			}
+		}
+		// (b) and (c) again, on the embedded broker, before the rest
+		if s.key == "c" && (rollout || updates) && slices.Contains(on, brokerEmbedded) {
+			if err := b.onEmbedded(ctx, rollout, updates); err != nil {
+				return fmt.Errorf("bench %w", err)
 			}
 		}
 	}
@@ -97,7 +114,10 @@ type benchRun struct {
 	// (b) leaves its devices, server and 20,000 SENT sub-tasks for (c)
 	rolloutFleet  *benchFleet
 	rolloutServer *exec.Cmd
-	hMinutes      int // length of (h)
+	hMinutes      int                           // length of (h)
+	embedded      bool                          // (b) and (c) run on serve's embedded broker
+	figures       map[string]map[string]float64 // (b) and (c) by figure and broker
+	figureOrder   []string
 	conns         int // devices of (k)
 	connsRate     int // their connects a second
 }
