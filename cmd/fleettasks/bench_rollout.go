@@ -4,10 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -203,19 +201,7 @@ func (b *benchRun) rawPublish(ctx context.Context, fleet *benchFleet, n, run int
 }
 
 // peakRSS reads a process's peak resident set (VmHWM) in KiB.
-func peakRSS(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmHWM:") {
-			n, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
-			return n
-		}
-	}
-	return 0
-}
+func peakRSS(pid int) int64 { return procStatus(pid, "VmHWM") }
 
 func medianI(xs []int64) int64 {
 	fs := make([]float64, len(xs))
