@@ -164,7 +164,7 @@ func newBench(ctx context.Context, base *config.Config, redisDB, runs int, mqttU
 	if err != nil {
 		return nil, err
 	}
-	cfg.Secret = []byte("bench-secret-0123456789")
+	cfg.Secret = []byte(benchSecret)
 	db, err := models.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err

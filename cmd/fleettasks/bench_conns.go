@@ -17,9 +17,10 @@ import (
 	"fleettasks/models"
 )
 
-// benchSecret is FLEETTASKS_SECRET of the servers the bench runs with the
-// embedded broker: the bench registers devices with secrets sealed with
-// it, and the server opens them to check the devices' sign-ins.
+// benchSecret is the bench's own server secret and FLEETTASKS_SECRET of
+// the servers it runs with the embedded broker: the bench registers
+// devices with secrets sealed with it, and the server opens them to check
+// the devices' sign-ins.
 const benchSecret = "bench-secret-0123456789"
 
 // embeddedEnv is the server environment of a run on the embedded broker:
