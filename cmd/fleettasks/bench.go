@@ -27,11 +27,16 @@ import (
 func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	runs := fs.Int("runs", 5, "runs of each timed figure (the median is reported)")
-	only := fs.String("only", "a,a2,b,c,d,e,g,h,i", "figures to run: a create, a2 create for a 1,000,000-device product, b rollout, c updates, "+
+	only := fs.String("only", "a,a2,b,c,d,e,g,h,i,k", "figures to run: a create, a2 create for a 1,000,000-device product, b rollout, c updates, "+
 		"d statistics, e timeouts, f peak RSS (with b), g console pages, h 50 tasks at 1,200/min on two workers, i cancel under device load, "+
+		"k signed-in device connections held by the embedded broker, "+
 		"j a 100,000-device task with a rollout policy (not in the default set: about 8 minutes at 3 runs)")
 	redisDB := fs.Int("redis-db", 13, "Redis database to use (flushed)")
 	brokerURL := fs.String("broker", "", "use this MQTT broker (tcp://host:port) instead of starting Mosquitto with the README's settings")
+	brokers := fs.String("brokers", brokerMosquitto+","+brokerEmbedded, "brokers (b) and (c) run against, one after the other, then printed side by side: "+
+		"mosquitto (the bench's own, or -broker), embedded (serve's own, FLEETTASKS_BROKER=embedded)")
+	conns := fs.Int("conns", 20_000, "devices of (k), each on its own connection (fewer when serve's open-files limit cannot hold them)")
+	connsRate := fs.Int("conns-rate", 1500, "connects a second of (k), over all its load processes")
 	hMinutes := fs.Int("h-minutes", 5, "length of (h) in 60 s windows (at most 16: each task has 20,000 sub-tasks)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -55,6 +60,7 @@ func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 	}
 	defer b.close()
 	b.hMinutes = min(max(*hMinutes, 1), 16)
+	b.conns, b.connsRate = max(*conns, 1), max(*connsRate, 1)
 	want := strings.Split(*only, ",")
 	sections := []struct {
 		key string
@@ -70,11 +76,27 @@ func bench(ctx context.Context, cfg *config.Config, log *slog.Logger, args []str
 		{"h", b.fleetRates},
 		{"i", b.cancelUnderLoad},
 		{"j", b.policyRollout},
+		{"k", b.connections},
 	}
+	on := strings.Split(*brokers, ",")
+	for _, name := range on {
+		if name != brokerMosquitto && name != brokerEmbedded {
+			return fmt.Errorf("-brokers: %q is neither %s nor %s", name, brokerMosquitto, brokerEmbedded)
+		}
+	}
+	rollout := slices.Contains(want, "b") || slices.Contains(want, "f")
+	updates := slices.Contains(want, "c")
 	for _, s := range sections {
-		if slices.Contains(want, s.key) || (s.key == "b" && slices.Contains(want, "f")) {
+		mosquitto := slices.Contains(on, brokerMosquitto) || (s.key != "b" && s.key != "c")
+		if mosquitto && (slices.Contains(want, s.key) || (s.key == "b" && rollout)) {
 			if err := s.run(ctx); err != nil {
 				return fmt.Errorf("bench %s: %w", s.key, err)
+			}
+		}
+		// (b) and (c) again, on the embedded broker, before the rest
+		if s.key == "c" && (rollout || updates) && slices.Contains(on, brokerEmbedded) {
+			if err := b.onEmbedded(ctx, rollout, updates); err != nil {
+				return fmt.Errorf("bench %w", err)
 			}
 		}
 	}
@@ -92,7 +114,12 @@ type benchRun struct {
 	// (b) leaves its devices, server and 20,000 SENT sub-tasks for (c)
 	rolloutFleet  *benchFleet
 	rolloutServer *exec.Cmd
-	hMinutes      int // length of (h)
+	hMinutes      int                           // length of (h)
+	embedded      bool                          // (b) and (c) run on serve's embedded broker
+	figures       map[string]map[string]float64 // (b) and (c) by figure and broker
+	figureOrder   []string
+	conns         int // devices of (k)
+	connsRate     int // their connects a second
 }
 
 func newBench(ctx context.Context, base *config.Config, redisDB, runs int, mqttURL string) (*benchRun, error) {
@@ -137,7 +164,7 @@ func newBench(ctx context.Context, base *config.Config, redisDB, runs int, mqttU
 	if err != nil {
 		return nil, err
 	}
-	cfg.Secret = []byte("bench-secret-0123456789")
+	cfg.Secret = []byte(benchSecret)
 	db, err := models.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err
@@ -216,12 +243,17 @@ func (b *benchRun) startServer(ctx context.Context) (*exec.Cmd, error) {
 // startCommand runs `fleettasks <sub>` (serve, web) as a child process and
 // waits until it listens.
 func (b *benchRun) startCommand(ctx context.Context, sub string) (*exec.Cmd, error) {
+	return b.startCommandEnv(ctx, sub, b.env)
+}
+
+// startCommandEnv is startCommand with the server environment env.
+func (b *benchRun) startCommandEnv(ctx context.Context, sub string, env []string) (*exec.Cmd, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.CommandContext(ctx, self, sub)
-	cmd.Env = append(os.Environ(), b.env...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Env = append(cmd.Env, "FLEETTASKS_TEST_MAIN=") // never the test hook
 	if os.Getenv("FLEETTASKS_BENCH_LOG") != "" {
 		cmd.Stderr = os.Stderr

@@ -44,15 +44,16 @@ func run(args []string, getenv func(string) string, stderr io.Writer) int {
 		return 0
 	}
 	commands := map[string]func(context.Context, *config.Config, *slog.Logger, []string) error{
-		"serve":    serve,
-		"web":      web,
-		"worker":   worker,
-		"migrate":  migrate,
-		"bench":    bench,
-		"broker":   broker,
-		"simulate": simulate,
-		"users":    users,
-		"tokens":   tokens,
+		"serve":         serve,
+		"web":           web,
+		"worker":        worker,
+		"migrate":       migrate,
+		"bench":         bench,
+		"bench-connect": benchConnect, // hidden: the load generator of bench (k)
+		"broker":        broker,
+		"simulate":      simulate,
+		"users":         users,
+		"tokens":        tokens,
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {

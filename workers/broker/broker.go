@@ -21,6 +21,24 @@ import (
 	"fleettasks/protocol/signin"
 )
 
+// Per-client sizes of mochi's, chosen for tens of thousands of device
+// connections: mochi allocates both for every connection as it comes in.
+const (
+	// clientWritesPending is how many packets may wait to be written to
+	// one client (a buffered channel of pointers, 8 bytes a slot; mochi's
+	// default of 8,192 is 64 KB a connection, 1.3 GB for 20,000 devices).
+	// A device has a few messages in flight at most; the server's own
+	// connections carry every device's traffic, and 512 on each of its
+	// ingest connections (FLEETTASKS_MQTT_INGEST_CONNS, 8) lets 4,096
+	// updates wait before mochi drops one, which the device then sends
+	// again after its request timeout.
+	clientWritesPending = 512
+	// clientReadBuffer is the bufio.Reader of each connection (mochi's
+	// default 2 KB): device packets are small, and a larger packet is
+	// read through it all the same.
+	clientReadBuffer = 1024
+)
+
 // Config is what the embedded broker needs.
 type Config struct {
 	// Addr is the host:port it listens on (FLEETTASKS_BROKER_ADDR).
@@ -83,7 +101,10 @@ func Start(cfg Config) (*Broker, error) {
 	// mochi's own log says little the hook does not, and warns of every
 	// connection closed before its CONNECT (a health check's probe):
 	// only its errors are kept.
-	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(errorsOnly{log.Handler()}).With("component", "broker")})
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumClientWritesPending = clientWritesPending
+	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(errorsOnly{log.Handler()}).With("component", "broker"),
+		Capabilities: caps, ClientNetReadBufferSize: clientReadBuffer})
 	h := &hook{verifier: signin.NewVerifier(cfg.Secrets).WithServer(cfg.User, cfg.Password), log: log, srv: srv, conns: conns}
 	stopConns := func() {
 		if conns != nil {
