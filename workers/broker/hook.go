@@ -117,7 +117,7 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 func (h *hook) own(cl *mqtt.Client, id identity) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if o, ok := h.owners[cl.ID]; ok && o.id != id {
+	if o, ok := h.owners[cl.ID]; ok && (o.id.server != id.server || o.id.device != id.device) {
 		return false
 	}
 	if h.owners == nil {
