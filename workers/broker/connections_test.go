@@ -233,6 +233,15 @@ func TestConnectionsWhileDatabaseDown(t *testing.T) {
 		t.Fatalf("the disconnect waited %v for the database", time.Since(start))
 	}
 	time.Sleep(500 * time.Millisecond) // several failed writes
+	// a sign-in the registry cannot decide is "server unavailable", which
+	// a device retries, not "bad user name or password"
+	d2 := signin.Sign(e.device(1), e.secret[1], signin.SignOptions{})
+	if _, err := e.connect(t, d2, nil); err == nil || !strings.Contains(strings.ToLower(err.Error()), "unavailable") {
+		t.Fatalf("a sign-in while the database is down: %v, want server unavailable", err)
+	}
 	allow(true)
 	e.connection(t, 0, "once the database is back", offlineFor("client disconnected"))
+	if _, err := e.connect(t, d2, nil); err != nil {
+		t.Fatalf("d2 once the database is back: %v", err)
+	}
 }

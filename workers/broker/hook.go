@@ -42,6 +42,8 @@ type hook struct {
 	// same identity may take a session over, with its subscriptions and
 	// queued messages; another device using the id is refused.
 	owners map[string]owner
+	// verdicts carry OnConnect's sign-in decision to OnConnectAuthenticate.
+	verdicts map[*mqtt.Client]bool
 }
 
 // owner is the identity that made a session, and the client that holds it.
@@ -54,6 +56,7 @@ func (h *hook) ID() string { return "fleettasks" }
 
 func (h *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
+		mqtt.OnConnect,
 		mqtt.OnConnectAuthenticate,
 		mqtt.OnACLCheck,
 		mqtt.OnSessionEstablished,
@@ -79,25 +82,53 @@ func (h *hook) get(cl *mqtt.Client) (identity, bool) {
 	return id, ok
 }
 
-// OnConnectAuthenticate admits the server user and devices whose
-// Alibaba sign-in checks against their secret; it refuses all else.
-// Neither passwords nor secrets are logged.
-func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+// OnConnect checks the sign-in, before mochi asks OnConnectAuthenticate,
+// so that one the registry could not decide (the database slow or down)
+// is answered "server unavailable", which devices retry, rather than "bad
+// user name or password", which a device may take for good.
+func (h *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	admitted, err := h.signIn(cl, pk)
+	if err != nil {
+		h.srv.SendConnack(cl, packets.ErrServerUnavailable, false, nil)
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.verdicts == nil {
+		h.verdicts = map[*mqtt.Client]bool{}
+	}
+	h.verdicts[cl] = admitted
+	return nil
+}
+
+// OnConnectAuthenticate gives OnConnect's verdict.
+func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	admitted := h.verdicts[cl]
+	delete(h.verdicts, cl)
+	return admitted
+}
+
+// signIn admits the server user and devices whose Alibaba sign-in checks
+// against their secret, and refuses all else; err is set when the
+// registry could not decide. Neither passwords nor secrets are logged.
+func (h *hook) signIn(cl *mqtt.Client, pk packets.Packet) (bool, error) {
 	user := string(pk.Connect.Username)
 	ctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
 	defer cancel()
 	res, err := h.verifier.Verify(ctx, signin.Credentials{ClientID: pk.Connect.ClientIdentifier, Username: user, Password: string(pk.Connect.Password)})
 	if err != nil {
-		label := "unavailable" // the registry did not answer: refused, the device retries
-		if r, ok := signin.AsRefusal(err); ok {
-			label = failureLabels[r.Reason]
-			h.log.Info("broker: sign-in refused", "client", cl.ID, "user", user, "address", cl.Net.Remote, "reason", string(r.Reason))
-		} else {
-			h.log.Error("broker: sign-in undecided", "client", cl.ID, "user", user, "address", cl.Net.Remote, "err", err)
-		}
 		connections.WithLabelValues("refused").Inc()
-		signinFailures.WithLabelValues(label).Inc()
-		return false
+		r, refused := signin.AsRefusal(err)
+		if !refused {
+			h.log.Error("broker: sign-in undecided", "client", cl.ID, "user", user, "address", cl.Net.Remote, "err", err)
+			signinFailures.WithLabelValues("unavailable").Inc()
+			return false, err
+		}
+		h.log.Info("broker: sign-in refused", "client", cl.ID, "user", user, "address", cl.Net.Remote, "reason", string(r.Reason))
+		signinFailures.WithLabelValues(failureLabels[r.Reason]).Inc()
+		return false, nil
 	}
 	id := identity{server: res.Server, device: res.Device}
 	if !h.own(cl, id) {
@@ -105,11 +136,11 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
 			"reason", "the client id is another device's session")
 		connections.WithLabelValues("refused").Inc()
 		signinFailures.WithLabelValues("client_id_taken").Inc()
-		return false
+		return false, nil
 	}
 	h.set(cl, id)
 	connections.WithLabelValues("accepted").Inc()
-	return true
+	return true, nil
 }
 
 // own records cl as the holder of the session of its client id, unless
