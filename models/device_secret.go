@@ -132,6 +132,49 @@ func (r *Registry) DeviceSecret(ctx context.Context, pk, dn string) (string, err
 	return r.openSecret(pk, dn, sealed)
 }
 
+// DeviceSecrets looks up the secrets of several devices in one query, for
+// sign-ins arriving together (the embedded broker batches them). A device
+// missing from the answer is unknown; one mapped to "" has no secret.
+func (r *Registry) DeviceSecrets(ctx context.Context, refs []DeviceRef) (map[DeviceRef]string, error) {
+	pks, dns := make([]string, 0, len(refs)), make([]string, 0, len(refs))
+	for _, ref := range refs {
+		if ref.Registrable() {
+			pks, dns = append(pks, ref.ProductKey), append(dns, ref.DeviceName)
+		}
+	}
+	out := make(map[DeviceRef]string, len(refs))
+	if len(pks) == 0 {
+		return out, nil
+	}
+	rows, err := r.db.Pool.Query(ctx, `SELECT d.product_key, d.device_name, d.secret_enc
+		FROM unnest($1::text[], $2::text[]) AS w(pk, dn)
+		JOIN devices d ON d.product_key = w.pk AND d.device_name = w.dn`, pks, dns)
+	if err != nil {
+		return nil, fmt.Errorf("models: secrets of %d devices: %w", len(pks), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var ref DeviceRef
+		var sealed []byte
+		if err := rows.Scan(&ref.ProductKey, &ref.DeviceName, &sealed); err != nil {
+			return nil, fmt.Errorf("models: secrets of %d devices: %w", len(pks), err)
+		}
+		if sealed == nil {
+			out[ref] = ""
+			continue
+		}
+		secret, err := r.openSecret(ref.ProductKey, ref.DeviceName, sealed)
+		if err != nil {
+			return nil, err
+		}
+		out[ref] = secret
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("models: secrets of %d devices: %w", len(pks), err)
+	}
+	return out, nil
+}
+
 // RotateDeviceSecret gives device pk/dn a new secret and returns it: the
 // one time it is shown. The old secret signs in no more.
 func (r *Registry) RotateDeviceSecret(ctx context.Context, pk, dn string) (string, error) {

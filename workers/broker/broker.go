@@ -45,7 +45,9 @@ type Config struct {
 	Addr string
 	// TLS, when set, makes the listener a TLS one.
 	TLS *tls.Config
-	// Secrets finds the devices' secrets (the registry).
+	// Secrets finds the devices' secrets (the registry); when it can also look
+	// up several at once (BatchSecrets), sign-ins arriving together share
+	// one query.
 	Secrets signin.SecretSource
 	// User and Password are the server's own broker credentials (those
 	// of FLEETTASKS_MQTT_URL): that user may publish and subscribe
@@ -63,6 +65,7 @@ type Broker struct {
 	srv   *mqtt.Server
 	addr  string
 	conns *connWriter // nil without Config.Connections
+	batch *batcher    // nil when Config.Secrets looks up one device at a time
 }
 
 // Start listens on cfg.Addr and serves MQTT until Close. A taken address
@@ -105,10 +108,19 @@ func Start(cfg Config) (*Broker, error) {
 	caps.MaximumClientWritesPending = clientWritesPending
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(errorsOnly{log.Handler()}).With("component", "broker"),
 		Capabilities: caps, ClientNetReadBufferSize: clientReadBuffer})
-	h := &hook{verifier: signin.NewVerifier(cfg.Secrets).WithServer(cfg.User, cfg.Password), log: log, srv: srv, conns: conns}
+	secrets := cfg.Secrets
+	var batch *batcher
+	if bs, ok := cfg.Secrets.(BatchSecrets); ok {
+		batch = newBatcher(bs)
+		secrets = batch
+	}
+	h := &hook{verifier: signin.NewVerifier(secrets).WithServer(cfg.User, cfg.Password), log: log, srv: srv, conns: conns}
 	stopConns := func() {
 		if conns != nil {
 			conns.close()
+		}
+		if batch != nil {
+			batch.close()
 		}
 	}
 	if err := srv.AddHook(h, nil); err != nil {
@@ -125,7 +137,7 @@ func Start(cfg Config) (*Broker, error) {
 		stopConns()
 		return nil, fmt.Errorf("broker: serve: %w", err)
 	}
-	return &Broker{srv: srv, addr: l.Address(), conns: conns}, nil
+	return &Broker{srv: srv, addr: l.Address(), conns: conns, batch: batch}, nil
 }
 
 // Addr is the address the broker listens on.
@@ -142,6 +154,9 @@ func (b *Broker) Close() error {
 	err := b.srv.Close()
 	if b.conns != nil {
 		b.conns.close()
+	}
+	if b.batch != nil {
+		b.batch.close()
 	}
 	return err
 }

@@ -248,8 +248,15 @@ func TestImplicitSubscription(t *testing.T) {
 	e := start(t)
 	got := make(chan string, 10)
 	creds := signin.Sign(e.device(0), e.secret[0], signin.SignOptions{})
-	if _, err := e.connect(t, creds, func(_ paho.Client, m paho.Message) { got <- m.Topic() + " " + string(m.Payload()) }); err != nil {
+	d1, err := e.connect(t, creds, func(_ paho.Client, m paho.Message) { got <- m.Topic() + " " + string(m.Payload()) })
+	if err != nil {
 		t.Fatal(err)
+	}
+	// the broker subscribes the device once the session is established,
+	// just after the CONNACK and before it reads the device's first
+	// packet: an acknowledged publish proves it is done
+	if tok := d1.Publish(protocol.Topic(e.pk, "d1", protocol.KindUpdate), 1, false, "{}"); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		t.Fatalf("device publish: %v", tok.Error())
 	}
 	srv := e.server(t, nil)
 	for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
