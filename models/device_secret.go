@@ -10,8 +10,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/jackc/pgx/v5"
-
 	"fleettasks/protocol/signin"
 )
 
@@ -116,33 +114,34 @@ func (r *Registry) newSecrets(pk string, names []string) (plain []string, sealed
 // before secrets existed and never rotated), ErrSecretUnreadable when it
 // does not decrypt.
 func (r *Registry) DeviceSecret(ctx context.Context, pk, dn string) (string, error) {
-	if !(DeviceRef{ProductKey: pk, DeviceName: dn}).Registrable() {
-		return "", signin.ErrUnknownDevice
+	ref := DeviceRef{ProductKey: pk, DeviceName: dn}
+	found, err := r.DeviceSecrets(ctx, []DeviceRef{ref})
+	if err != nil {
+		return "", err
 	}
-	var sealed []byte
-	err := r.db.Pool.QueryRow(ctx, `SELECT secret_enc FROM devices WHERE product_key = $1 AND device_name = $2`, pk, dn).Scan(&sealed)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return "", signin.ErrUnknownDevice
-	case err != nil:
-		return "", fmt.Errorf("models: secret of device %s/%s: %w", pk, dn, err)
-	case sealed == nil:
-		return "", signin.ErrNoSecret
-	}
-	return r.openSecret(pk, dn, sealed)
+	return found[ref].Secret, found[ref].Err
+}
+
+// SecretLookup is one device's answer of DeviceSecrets: its secret, or
+// the error DeviceSecret would give.
+type SecretLookup struct {
+	Secret string
+	Err    error
 }
 
 // DeviceSecrets looks up the secrets of several devices in one query, for
-// sign-ins arriving together (the embedded broker batches them). A device
-// missing from the answer is unknown; one mapped to "" has no secret.
-func (r *Registry) DeviceSecrets(ctx context.Context, refs []DeviceRef) (map[DeviceRef]string, error) {
-	pks, dns := make([]string, 0, len(refs)), make([]string, 0, len(refs))
+// sign-ins arriving together (the embedded broker batches them). Each ref
+// is answered as DeviceSecret would answer it; err is set only when the
+// query failed.
+func (r *Registry) DeviceSecrets(ctx context.Context, refs []DeviceRef) (map[DeviceRef]SecretLookup, error) {
+	out := make(map[DeviceRef]SecretLookup, len(refs))
+	var pks, dns []string
 	for _, ref := range refs {
+		out[ref] = SecretLookup{Err: signin.ErrUnknownDevice} // until found
 		if ref.Registrable() {
 			pks, dns = append(pks, ref.ProductKey), append(dns, ref.DeviceName)
 		}
 	}
-	out := make(map[DeviceRef]string, len(refs))
 	if len(pks) == 0 {
 		return out, nil
 	}
@@ -160,14 +159,11 @@ func (r *Registry) DeviceSecrets(ctx context.Context, refs []DeviceRef) (map[Dev
 			return nil, fmt.Errorf("models: secrets of %d devices: %w", len(pks), err)
 		}
 		if sealed == nil {
-			out[ref] = ""
+			out[ref] = SecretLookup{Err: signin.ErrNoSecret}
 			continue
 		}
 		secret, err := r.openSecret(ref.ProductKey, ref.DeviceName, sealed)
-		if err != nil {
-			return nil, err
-		}
-		out[ref] = secret
+		out[ref] = SecretLookup{Secret: secret, Err: err}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("models: secrets of %d devices: %w", len(pks), err)

@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -35,21 +34,7 @@ func TestServeEmbeddedBroker(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil) }()
 
-	get := func(path string) (int, string) {
-		var last error
-		for i := 0; i < 100; i++ {
-			resp, err := http.Get("http://" + addr + path)
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				return resp.StatusCode, string(b)
-			}
-			last = err
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("GET %s: %v", path, last)
-		return 0, ""
-	}
+	get := func(path string) (int, string) { return getServed(t, addr, path) }
 	if code, body := get("/readyz"); code != 200 || strings.Count(body, `"ok"`) != 3 {
 		t.Fatalf("/readyz: %d %s", code, body)
 	}

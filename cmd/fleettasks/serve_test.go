@@ -23,6 +23,25 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// getServed GETs path from the server at addr, trying again for 10 s
+// while it is not listening yet, and returns the status and body.
+func getServed(t *testing.T, addr, path string) (int, string) {
+	t.Helper()
+	var last error
+	for i := 0; i < 100; i++ {
+		resp, err := http.Get("http://" + addr + path)
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, string(b)
+		}
+		last = err
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("GET %s: %v", path, last)
+	return 0, ""
+}
+
 // serve migrates an empty database, answers health, readiness and metrics
 // against the real services, and stops cleanly when its context ends.
 func TestServe(t *testing.T) {
@@ -38,21 +57,7 @@ func TestServe(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil) }()
 
-	get := func(path string) (int, string) {
-		var last error
-		for i := 0; i < 100; i++ {
-			resp, err := http.Get("http://" + addr + path)
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				return resp.StatusCode, string(b)
-			}
-			last = err
-			time.Sleep(100 * time.Millisecond)
-		}
-		t.Fatalf("GET %s: %v", path, last)
-		return 0, ""
-	}
+	get := func(path string) (int, string) { return getServed(t, addr, path) }
 	if code, body := get("/healthz"); code != 200 {
 		t.Fatalf("/healthz: %d %s", code, body)
 	}

@@ -115,27 +115,27 @@ func (h *hook) OnConnectAuthenticate(cl *mqtt.Client, _ packets.Packet) bool {
 // registry could not decide. Neither passwords nor secrets are logged.
 func (h *hook) signIn(cl *mqtt.Client, pk packets.Packet) (bool, error) {
 	user := string(pk.Connect.Username)
+	refuse := func(label, reason string) {
+		h.log.Info("broker: sign-in refused", "client", cl.ID, "user", user, "address", cl.Net.Remote, "reason", reason)
+		connections.WithLabelValues("refused").Inc()
+		signinFailures.WithLabelValues(label).Inc()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
 	defer cancel()
 	res, err := h.verifier.Verify(ctx, signin.Credentials{ClientID: pk.Connect.ClientIdentifier, Username: user, Password: string(pk.Connect.Password)})
-	if err != nil {
-		connections.WithLabelValues("refused").Inc()
-		r, refused := signin.AsRefusal(err)
-		if !refused {
-			h.log.Error("broker: sign-in undecided", "client", cl.ID, "user", user, "address", cl.Net.Remote, "err", err)
-			signinFailures.WithLabelValues("unavailable").Inc()
-			return false, err
-		}
-		h.log.Info("broker: sign-in refused", "client", cl.ID, "user", user, "address", cl.Net.Remote, "reason", string(r.Reason))
-		signinFailures.WithLabelValues(failureLabels[r.Reason]).Inc()
+	if r, refused := signin.AsRefusal(err); refused {
+		refuse(failureLabels[r.Reason], string(r.Reason))
 		return false, nil
+	}
+	if err != nil {
+		h.log.Error("broker: sign-in undecided", "client", cl.ID, "user", user, "address", cl.Net.Remote, "err", err)
+		connections.WithLabelValues("refused").Inc()
+		signinFailures.WithLabelValues("unavailable").Inc()
+		return false, err
 	}
 	id := identity{server: res.Server, device: res.Device}
 	if !h.own(cl, id) {
-		h.log.Warn("broker: sign-in refused", "client", cl.ID, "user", user, "address", cl.Net.Remote,
-			"reason", "the client id is another device's session")
-		connections.WithLabelValues("refused").Inc()
-		signinFailures.WithLabelValues("client_id_taken").Inc()
+		refuse("client_id_taken", "the client id is another device's session")
 		return false, nil
 	}
 	h.set(cl, id)

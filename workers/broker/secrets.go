@@ -5,13 +5,12 @@ import (
 	"sync/atomic"
 
 	"fleettasks/models"
-	"fleettasks/protocol/signin"
 )
 
 // BatchSecrets finds the secrets of several devices in one look-up
 // (models.Registry.DeviceSecrets).
 type BatchSecrets interface {
-	DeviceSecrets(ctx context.Context, refs []models.DeviceRef) (map[models.DeviceRef]string, error)
+	DeviceSecrets(ctx context.Context, refs []models.DeviceRef) (map[models.DeviceRef]models.SecretLookup, error)
 }
 
 const (
@@ -102,19 +101,11 @@ func (b *batcher) lookUp(batch []secretRequest) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), verifyTimeout)
 	defer cancel()
-	secrets, err := b.src.DeviceSecrets(ctx, refs)
+	found, err := b.src.DeviceSecrets(ctx, refs)
 	for _, r := range batch {
 		a := secretAnswer{err: err}
 		if err == nil {
-			secret, ok := secrets[r.ref]
-			switch {
-			case !ok:
-				a.err = signin.ErrUnknownDevice
-			case secret == "":
-				a.err = signin.ErrNoSecret
-			default:
-				a.secret = secret
-			}
+			a = secretAnswer{secret: found[r.ref].Secret, err: found[r.ref].Err}
 		}
 		r.reply <- a
 	}
