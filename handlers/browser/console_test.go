@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -49,6 +50,22 @@ func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Act
 		loc, _ := chromedp.Run(look, chromedp.Location())
 		text, _ := chromedp.Run(look, chromedp.Text(chromedp.CSS("main")))
 		t.Fatalf("%s (at %s): %v; the page says:\n%s", what, loc, err, text)
+	}
+}
+
+// clickNow clicks the element sel in one step inside the page. A live
+// page swaps its regions whenever the task moves, and chromedp.Click
+// (query, scroll, then dispatch) fails when the node it found is swapped
+// out between those steps; a person's click has no such gap.
+func clickNow(sel string) chromedp.Action[chromedp.Void] {
+	found := chromedp.Evaluate[bool](`(() => { const e = document.querySelector(` + strconv.Quote(sel) + `);
+		if (!e) return false; e.scrollIntoView({block: 'center'}); e.click(); return true })()`)
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		ok, err := found(ctx, t)
+		if err == nil && !ok {
+			err = fmt.Errorf("no element %s", sel)
+		}
+		return chromedp.Void{}, err
 	}
 }
 

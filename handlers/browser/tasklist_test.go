@@ -37,11 +37,11 @@ func TestTaskListInBrowser(t *testing.T) {
 	run(t, ctx, "sort by name",
 		chromedp.Navigate(s.url+"/tasks"),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="task-table"]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid="sort-name"]`)),
+		clickNow(`[data-testid="sort-name"]`),
 	)
 	waitJS(t, ctx, "sorted A to Z, in the URL", taskRows+` === 'alpha,bravo,charlie,delta' && location.search === '?sort=name' &&
 		document.querySelector('th[aria-sort]').getAttribute('aria-sort') === 'ascending'`, 10*time.Second)
-	run(t, ctx, "sort Z to A", chromedp.Click(chromedp.CSS(`[data-testid="sort-name"]`)))
+	run(t, ctx, "sort Z to A", clickNow(`[data-testid="sort-name"]`))
 	waitJS(t, ctx, "sorted Z to A, in the URL", taskRows+` === 'delta,charlie,bravo,alpha' && location.search === '?order=desc&sort=name' &&
 		document.querySelector('th[aria-sort]').getAttribute('aria-sort') === 'descending'`, 10*time.Second)
 	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { const s = document.querySelector('#task-status');
@@ -69,14 +69,14 @@ func TestTaskListInBrowser(t *testing.T) {
 		t.Errorf("Cancel selected is enabled with nothing selected (%v)", err)
 	}
 	run(t, ctx, "select alpha and bravo",
-		chromedp.Click(chromedp.CSS(`[data-testid="task-row"]:nth-child(2) [data-testid="row-select"]`)),
-		chromedp.Click(chromedp.CSS(`[data-testid="task-row"]:nth-child(3) [data-testid="row-select"]`)),
+		clickNow(`[data-testid="task-row"]:nth-child(2) [data-testid="row-select"]`),
+		clickNow(`[data-testid="task-row"]:nth-child(3) [data-testid="row-select"]`),
 	)
 	waitJS(t, ctx, "two selected", `!document.querySelector('[data-testid="bulk-cancel"]').disabled &&
 		document.querySelector('[data-testid="bulk-count"]').textContent === '2 tasks selected' &&
 		document.querySelector('[data-testid="select-all"]').indeterminate`, 5*time.Second)
 	screenshot(t, ctx, "task-list-actions")
-	run(t, ctx, "Cancel selected", chromedp.Click(chromedp.CSS(`[data-testid="bulk-cancel"]`)))
+	run(t, ctx, "Cancel selected", clickNow(`[data-testid="bulk-cancel"]`))
 	waitJS(t, ctx, "the confirmation counts them", `document.querySelector('#bulk-cancel-dialog').open &&
 		document.querySelector('#bulk-cancel-dialog-title').textContent === 'Cancel 2 tasks?'`, 5*time.Second)
 	run(t, ctx, "confirm",
@@ -98,7 +98,7 @@ func TestTaskListInBrowser(t *testing.T) {
 
 	// --- duplicate charlie and complete the wizard ---
 	run(t, ctx, "duplicate",
-		chromedp.Click(chromedp.CSS(`[data-testid="row-duplicate"]`)),
+		clickNow(`[data-testid="row-duplicate"]`),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="create-step-1"]`)),
 	)
 	waitJS(t, ctx, "the form holds charlie's settings", `document.querySelector('#f-name').value === 'Copy of charlie' &&
