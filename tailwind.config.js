@@ -1,6 +1,6 @@
 /** @type {import('tailwindcss').Config} */
 module.exports = {
-  content: ['./views/**/*.templ', './**/*.go', './assets/static/console.js'],
+  content: ['./views/**/*.templ', './**/*.go', '!./third_party/**', './assets/static/console.js'],
   theme: {
     extend: {},
   },

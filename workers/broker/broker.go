@@ -21,23 +21,16 @@ import (
 	"fleettasks/protocol/signin"
 )
 
-// Per-client sizes of mochi's, chosen for tens of thousands of device
-// connections: mochi allocates both for every connection as it comes in.
-const (
-	// clientWritesPending is how many packets may wait to be written to
-	// one client (a buffered channel of pointers, 8 bytes a slot; mochi's
-	// default of 8,192 is 64 KB a connection, 1.3 GB for 20,000 devices).
-	// A device has a few messages in flight at most; the server's own
-	// connections carry every device's traffic, and 512 on each of its
-	// ingest connections (FLEETTASKS_MQTT_INGEST_CONNS, 8) lets 4,096
-	// updates wait before mochi drops one, which the device then sends
-	// again after its request timeout.
-	clientWritesPending = 512
-	// clientReadBuffer is the bufio.Reader of each connection (mochi's
-	// default 2 KB): device packets are small, and a larger packet is
-	// read through it all the same.
-	clientReadBuffer = 1024
-)
+// The per-connection read buffer of mochi's, chosen for tens of thousands
+// of device connections: mochi allocates it for every connection as it
+// comes in. (The outbound queue of each connection is allocated only while
+// packets wait in it, in the patched mochi of third_party/mochi-server, so
+// mochi's default of 8,192 pending writes costs an idle device nothing.)
+//
+// clientReadBuffer is the bufio.Reader of each connection (mochi's default
+// 2 KB): device packets are small, and a larger packet is read through it
+// all the same.
+const clientReadBuffer = 1024
 
 // Config is what the embedded broker needs.
 type Config struct {
@@ -104,10 +97,8 @@ func Start(cfg Config) (*Broker, error) {
 	// mochi's own log says little the hook does not, and warns of every
 	// connection closed before its CONNECT (a health check's probe):
 	// only its errors are kept.
-	caps := mqtt.NewDefaultServerCapabilities()
-	caps.MaximumClientWritesPending = clientWritesPending
 	srv := mqtt.New(&mqtt.Options{InlineClient: true, Logger: slog.New(errorsOnly{log.Handler()}).With("component", "broker"),
-		Capabilities: caps, ClientNetReadBufferSize: clientReadBuffer})
+		ClientNetReadBufferSize: clientReadBuffer})
 	secrets := cfg.Secrets
 	var batch *batcher
 	if bs, ok := cfg.Secrets.(BatchSecrets); ok {
