@@ -201,16 +201,18 @@ func (h *hook) OnSessionEstablished(cl *mqtt.Client, _ packets.Packet) {
 	if !ok || id.server {
 		return
 	}
+	// subscribed before it is recorded online: whatever acts on a device
+	// being online finds it subscribed
+	for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
+		sub := packets.Subscription{Filter: protocol.Topic(id.device.ProductKey, id.device.DeviceName, kind), Qos: 1}
+		h.srv.Topics.Subscribe(cl.ID, sub)
+		cl.State.Subscriptions.Add(sub.Filter, sub)
+	}
 	sdk := sdkVersion(cl.ID)
 	h.log.Info("broker: device connected", "device", id.device.ProductKey+"/"+id.device.DeviceName, "address", cl.Net.Remote, "sdk", sdk)
 	if h.conns != nil {
 		id.conn = h.conns.connect(id.device, cl.Net.Remote, sdk)
 		h.set(cl, id)
-	}
-	for _, kind := range []string{protocol.KindNotify, protocol.KindGetReply, protocol.KindUpdateReply} {
-		sub := packets.Subscription{Filter: protocol.Topic(id.device.ProductKey, id.device.DeviceName, kind), Qos: 1}
-		h.srv.Topics.Subscribe(cl.ID, sub)
-		cl.State.Subscriptions.Add(sub.Filter, sub)
 	}
 }
 
