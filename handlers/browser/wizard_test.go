@@ -130,9 +130,9 @@ func TestCreateWizardInBrowser(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`[data-testid="complete"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="task-file"]`)),
 	)
-	if text, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`[data-testid="task-file"]`))); !strings.Contains(text, "fw-1.2.bin") {
-		t.Fatalf("the task's file: %q", text)
-	}
+	// read by polling: the task page is live, and an update may swap the
+	// node between finding it and reading its text
+	waitJS(t, ctx, "the task's file is fw-1.2.bin", `(document.querySelector('[data-testid="task-file"]')?.textContent ?? '').includes('fw-1.2.bin')`, 5*time.Second)
 	run(t, ctx, "Back to the completed form shows its task",
 		chromedp.NavigateBack(),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="draft-done"]`)),
