@@ -13,7 +13,7 @@ type ClientID struct {
 	Timestamp  string // "" when absent
 	SignMethod string // lowercase
 	SecureMode string
-	SDKVersion string // the _v parameter
+	SDKVersion string // the _v parameter, or ver (iotkit-embedded 3.0) without one
 }
 
 // ParseClientID reads {productKey}.{deviceName}|k=v,k=v,...| . The
@@ -44,6 +44,7 @@ func ParseClientID(s string) (ClientID, error) {
 		return out, refuse(ReasonMalformed, "the client id's parameters must end with a single '|'")
 	}
 	n := 0
+	var ver string
 	for _, kv := range strings.Split(params, ",") {
 		if kv == "" {
 			continue
@@ -70,7 +71,12 @@ func ParseClientID(s string) (ClientID, error) {
 			out.SecureMode = v
 		case "_v":
 			out.SDKVersion = v
+		case "ver":
+			ver = v
 		}
+	}
+	if out.SDKVersion == "" {
+		out.SDKVersion = ver
 	}
 	if out.SignMethod == "" {
 		return out, refuse(ReasonMalformed, "the client id has no signmethod")

@@ -48,8 +48,10 @@ func TestPasswordVectors(t *testing.T) {
 }
 
 // The client ids the Alibaba C SDKs send, byte for byte in their layout:
-// Link SDK 4 (a fixed timestamp in 2050, a trailing extension list) and
-// the older iotkit-embedded 3 (lan, gw, ext), with their passwords from
+// Link SDK 4 (a fixed timestamp in 2050, a trailing extension list), the
+// older iotkit-embedded 3 (lan, gw, ext) and iotkit-embedded 3.0.0 as it
+// signed in to the embedded broker (ver instead of _v, the password in
+// upper case), with their passwords from
 //
 //	printf '%s' 'clientIda1.d1deviceNamed1productKeya1timestamp2524608000000' | openssl dgst -sha256 -hmac 'secret'
 //	printf '%s' 'clientIda1.d1deviceNamed1productKeya1timestamp2524608000000' | openssl dgst -sha1 -hmac 'secret'
@@ -59,6 +61,8 @@ func TestCSDKClientIDs(t *testing.T) {
 			"76496f7cc12fd4b6d4ac91ec379278fe6cafefc2d89b34593e4af85a592ce0a5", "sdk-c-4.1.0", "2"},
 		{"a1.d1|timestamp=2524608000000,_v=sdk-c-3.0.1,securemode=3,signmethod=hmacsha1,lan=C,gw=0,ext=0|",
 			"1a3ae49436cc0fbaaafc89dea7e1255bbe831de2", "sdk-c-3.0.1", "3"},
+		{"a1.d1|securemode=3,timestamp=2524608000000,signmethod=hmacsha256,gw=0,ext=0,ver=c-sdk-3.0.0|",
+			"76496F7CC12FD4B6D4AC91EC379278FE6CAFEFC2D89B34593E4AF85A592CE0A5", "c-sdk-3.0.0", "3"},
 	} {
 		res, err := signin.Check(signin.Credentials{ClientID: tc.clientID, Username: "d1&a1", Password: tc.password}, "secret")
 		if err != nil || res.Device != a1d1 || res.SDKVersion != tc.sdk || res.SecureMode != tc.mode {
