@@ -896,16 +896,22 @@ func (s *Server) processPublish(cl *Client, pk packets.Packet) error {
 			return nil
 		}
 
-		if cl.Properties.ProtocolVersion != 5 {
-			return s.DisconnectClient(cl, packets.ErrNotAuthorized)
-		}
-
 		ackType := packets.Puback
 		if pk.FixedHeader.Qos == 2 {
 			ackType = packets.Pubrec
 		}
 
-		ack := s.buildAck(pk.PacketID, ackType, 0, pk.Properties, packets.ErrNotAuthorized)
+		// MQTT 3.1.1 cannot tell a client its PUBLISH was not authorized:
+		// the server acknowledges it as usual and drops it, or closes the
+		// connection [MQTT-3.3.5-2]. Closing it makes a client that
+		// publishes to a topic it may not use (an SDK's default reports)
+		// reconnect and publish again, for ever: the publish is
+		// acknowledged and dropped, as Mosquitto and EMQX do.
+		code := packets.ErrNotAuthorized
+		if cl.Properties.ProtocolVersion != 5 {
+			code = packets.CodeSuccess
+		}
+		ack := s.buildAck(pk.PacketID, ackType, 0, pk.Properties, code)
 		return cl.WritePacket(ack)
 	}
 
@@ -1450,7 +1456,13 @@ func (s *Server) DisconnectClient(cl *Client, code packets.Code) error {
 
 	// We already have a code we are using to disconnect the client, so we are not
 	// interested if the write packet fails due to a closed connection (as we are closing it).
-	err := cl.WritePacket(out)
+	// Before MQTT 5 only a client sends DISCONNECT [MQTT 3.1.1, 3.14]: a server
+	// closes the connection, and a client that got one would take it for a
+	// malformed packet.
+	var err error
+	if cl.Properties.ProtocolVersion >= 5 {
+		err = cl.WritePacket(out)
+	}
 	if !s.Options.Capabilities.Compatibilities.PassiveClientDisconnect {
 		cl.Stop(code)
 		if code.Code >= packets.ErrUnspecifiedError.Code {

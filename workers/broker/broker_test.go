@@ -323,7 +323,9 @@ func TestACL(t *testing.T) {
 	case <-time.After(wait):
 		t.Fatal("the device's publish to its own update did not arrive")
 	}
-	// A refused QoS 1 publish ends an MQTT 3.1.1 connection.
+	// A refused QoS 1 publish over MQTT 3.1.1 is acknowledged and dropped,
+	// and the connection stays: an SDK publishing its default reports to
+	// topics it may not use must not be cut off and reconnect for ever.
 	lost := make(chan error, 1)
 	d2creds := signin.Sign(e.device(1), e.secret[1], signin.SignOptions{})
 	o := paho.NewClientOptions().AddBroker(e.url()).SetClientID(d2creds.ClientID).SetUsername(d2creds.Username).
@@ -333,11 +335,29 @@ func TestACL(t *testing.T) {
 		t.Fatalf("d2 connect: %v", tok.Error())
 	}
 	defer d2.Disconnect(100)
-	d2.Publish(protocol.Topic(e.pk, "d1", protocol.KindNotifyReply), 1, false, "{}")
+	for _, topic := range []string{protocol.Topic(e.pk, "d1", protocol.KindNotifyReply), "/sys/" + e.pk + "/d2/thing/deviceinfo/update"} {
+		if tok := d2.Publish(topic, 1, false, "{}"); !tok.WaitTimeout(wait) || tok.Error() != nil {
+			t.Fatalf("a refused QoS 1 publish to %s was not acknowledged: %v", topic, tok.Error())
+		}
+	}
+	own2 := protocol.Topic(e.pk, "d2", protocol.KindUpdate)
+	if tok := d2.Publish(own2, 1, false, "{}"); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		t.Fatalf("d2's publish to its own update: %v", tok.Error())
+	}
 	select {
-	case <-lost:
+	case topic := <-seen:
+		if topic != own2 {
+			t.Fatalf("the server got %s: a refused publish went through", topic)
+		}
+	case err := <-lost:
+		t.Fatalf("a refused QoS 1 publish ended the connection: %v", err)
 	case <-time.After(wait):
-		t.Fatal("a refused QoS 1 publish left the connection open")
+		t.Fatal("d2's publish to its own update did not arrive")
+	}
+	select {
+	case err := <-lost:
+		t.Fatalf("a refused QoS 1 publish ended the connection: %v", err)
+	default:
 	}
 	// The server user publishes anywhere.
 	if tok := srv.Publish("anything/at/all", 1, false, "x"); !tok.WaitTimeout(wait) || tok.Error() != nil {

@@ -35,14 +35,13 @@ const (
 // Disconnect reasons, in words (connection state, logs and the
 // disconnections counter).
 const (
-	reasonClient     = "client disconnected"
-	reasonKeepalive  = "keep-alive timeout"
-	reasonLost       = "connection lost"
-	reasonTakenOver  = "taken over by a new connection"
-	reasonShutdown   = "server shutdown"
-	reasonRestart    = "server restarted"
-	reasonNotAllowed = "not authorized"
-	reasonProtocol   = "protocol error"
+	reasonClient    = "client disconnected"
+	reasonKeepalive = "keep-alive timeout"
+	reasonLost      = "connection lost"
+	reasonTakenOver = "taken over by a new connection"
+	reasonShutdown  = "server shutdown"
+	reasonRestart   = "server restarted"
+	reasonProtocol  = "protocol error"
 )
 
 // connWriter hands the devices' connects and disconnects to the store
@@ -234,8 +233,6 @@ func disconnectReason(cl *mqtt.Client, err error) string {
 			return reasonShutdown
 		case packets.ErrKeepAliveTimeout:
 			return reasonKeepalive
-		case packets.ErrNotAuthorized:
-			return reasonNotAllowed
 		}
 		return reasonProtocol
 	case errors.Is(cause, os.ErrDeadlineExceeded):

@@ -17,6 +17,7 @@ import (
 
 	"fleettasks/internal/testenv"
 	"fleettasks/models"
+	"fleettasks/protocol"
 	"fleettasks/protocol/signin"
 	"fleettasks/workers/broker"
 )
@@ -243,5 +244,62 @@ func TestConnectionsWhileDatabaseDown(t *testing.T) {
 	e.connection(t, 0, "once the database is back", offlineFor("client disconnected"))
 	if _, err := e.connect(t, d2, nil); err != nil {
 		t.Fatalf("d2 once the database is back: %v", err)
+	}
+}
+
+// TestTakeoverSendsNoDisconnect: the connection a takeover ends is closed
+// without a DISCONNECT packet, which MQTT 3.1.1 lets only clients send
+// (a 3.1.1 client reading one reports a malformed packet).
+func TestTakeoverSendsNoDisconnect(t *testing.T) {
+	e := start(t)
+	first := e.rawConnect(t, 0, 60)
+	e.rawConnect(t, 0, 60) // the same device and client id: takes the session over
+	first.SetReadDeadline(time.Now().Add(wait))
+	got, err := io.ReadAll(first)
+	if len(got) > 0 {
+		t.Fatalf("the connection taken over got %x before it closed, want nothing", got)
+	}
+	if err != nil {
+		t.Fatalf("the connection taken over was not closed: %v", err)
+	}
+}
+
+// TestKeptSessionGetsNotify: a device with a kept session (clean session
+// off) that is offline when its QoS 1 notify is published gets it when it
+// connects again.
+func TestKeptSessionGetsNotify(t *testing.T) {
+	e := start(t)
+	creds := signin.Sign(e.device(0), e.secret[0], signin.SignOptions{})
+	got := make(chan string, 10)
+	connect := func() paho.Client {
+		o := paho.NewClientOptions().AddBroker(e.url()).SetClientID(creds.ClientID).SetUsername(creds.Username).
+			SetPassword(creds.Password).SetCleanSession(false).SetAutoReconnect(false).SetProtocolVersion(4).
+			SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { got <- m.Topic() + " " + string(m.Payload()) })
+		cl := paho.NewClient(o)
+		if tok := cl.Connect(); !tok.WaitTimeout(wait) || tok.Error() != nil {
+			t.Fatalf("connect: %v", tok.Error())
+		}
+		return cl
+	}
+	d := connect()
+	// the implicit subscriptions are in place once a publish is acknowledged
+	if tok := d.Publish(protocol.Topic(e.pk, "d1", protocol.KindUpdate), 1, false, "{}"); !tok.WaitTimeout(wait) || tok.Error() != nil {
+		t.Fatalf("device publish: %v", tok.Error())
+	}
+	d.Disconnect(100)
+	e.connection(t, 0, "offline", offlineFor("client disconnected"))
+	topic := protocol.Topic(e.pk, "d1", protocol.KindNotify)
+	if err := e.b.Publish(topic, []byte("while away"), 1); err != nil {
+		t.Fatal(err)
+	}
+	d = connect()
+	defer d.Disconnect(100)
+	select {
+	case m := <-got:
+		if m != topic+" while away" {
+			t.Fatalf("got %q", m)
+		}
+	case <-time.After(wait):
+		t.Fatal("the notify published while the device was away was not delivered when it came back")
 	}
 }

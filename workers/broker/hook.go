@@ -168,6 +168,17 @@ func (h *hook) disown(cl *mqtt.Client) {
 	}
 }
 
+// keptSession is the identity that made the session cl still holds.
+func (h *hook) keptSession(cl *mqtt.Client) (identity, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	o, ok := h.owners[cl.ID]
+	if !ok || o.cl != cl {
+		return identity{}, false
+	}
+	return o.id, true
+}
+
 // OnClientExpired forgets a session that expired.
 func (h *hook) OnClientExpired(cl *mqtt.Client) { h.disown(cl) }
 
@@ -178,6 +189,12 @@ func (h *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 		return true
 	}
 	id, ok := h.get(cl)
+	if !ok {
+		// a device's session kept while it is offline (clean session off):
+		// a message to it is checked, and then kept for it, by the identity
+		// that made the session
+		id, ok = h.keptSession(cl)
+	}
 	if ok && id.server {
 		return true
 	}
