@@ -69,6 +69,18 @@ func clickNow(sel string) chromedp.Action[chromedp.Void] {
 	}
 }
 
+// swapAgain has htmx fetch the page at url and swap its element #id in
+// over the one shown, as a live update or a self-refresh does, and waits
+// until the fresh copy is in and the condition js holds.
+func swapAgain(t *testing.T, ctx context.Context, id, url, what, js string) {
+	t.Helper()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`document.getElementById(%[1]q).dataset.old = 'yes';
+		htmx.ajax('GET', %[2]s, {target: '#' + %[1]q, select: '#' + %[1]q, swap: 'outerHTML'}); true`, id, url))); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, ctx, what, fmt.Sprintf(`!document.getElementById(%q).dataset.old && (%s)`, id, js), 10*time.Second)
+}
+
 // waitJS polls a JavaScript condition until it holds.
 func waitJS(t *testing.T, ctx context.Context, what, js string, within time.Duration) {
 	t.Helper()

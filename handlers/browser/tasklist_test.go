@@ -65,12 +65,8 @@ func TestTaskListInBrowser(t *testing.T) {
 		`!document.querySelector('#cancel-dialog-`+charlie.ID.String()+`').open && document.activeElement === document.querySelector('`+cancelBtn+`')`, 5*time.Second)
 	// a live update swaps the list in again: the focus stays on the row's
 	// Cancel (a keyboard user is not thrown back to the top of the page)
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('#task-results').dataset.old = 'yes';
-		htmx.ajax('GET', location.href, {target: '#task-results', select: '#task-results', swap: 'outerHTML'}); true`)); err != nil {
-		t.Fatal(err)
-	}
-	waitJS(t, ctx, "swapped in again, focus still on the row's Cancel",
-		`!document.querySelector('#task-results').dataset.old && document.activeElement === document.querySelector('`+cancelBtn+`')`, 5*time.Second)
+	swapAgain(t, ctx, "task-results", "location.href", "swapped in again, focus still on the row's Cancel",
+		`document.activeElement === document.querySelector('`+cancelBtn+`')`)
 
 	// --- bulk cancel of two ---
 	if disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="bulk-cancel"]').disabled`)); err != nil || !disabled {

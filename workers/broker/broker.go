@@ -21,15 +21,12 @@ import (
 	"fleettasks/protocol/signin"
 )
 
-// The per-connection read buffer of mochi's, chosen for tens of thousands
-// of device connections: mochi allocates it for every connection as it
-// comes in. (The outbound queue of each connection is allocated only while
-// packets wait in it, in the patched mochi of third_party/mochi-server, so
-// mochi's default of 8,192 pending writes costs an idle device nothing.)
-//
-// clientReadBuffer is the bufio.Reader of each connection (mochi's default
-// 2 KB): device packets are small, and a larger packet is read through it
-// all the same.
+// clientReadBuffer is the bufio.Reader mochi allocates for every
+// connection as it comes in (its default 2 KB): device packets are small,
+// and a larger packet is read through it all the same. (Each connection's
+// outbound queue is allocated only while packets wait in it, in the
+// patched mochi of third_party/mochi-server, so mochi's default of 8,192
+// pending writes costs an idle device nothing.)
 const clientReadBuffer = 1024
 
 // Config is what the embedded broker needs.
@@ -105,30 +102,24 @@ func Start(cfg Config) (*Broker, error) {
 		batch = newBatcher(bs)
 		secrets = batch
 	}
+	b := &Broker{srv: srv, conns: conns, batch: batch}
 	h := &hook{verifier: signin.NewVerifier(secrets).WithServer(cfg.User, cfg.Password), log: log, srv: srv, conns: conns}
-	stopConns := func() {
-		if conns != nil {
-			conns.close()
-		}
-		if batch != nil {
-			batch.close()
-		}
-	}
 	if err := srv.AddHook(h, nil); err != nil {
-		stopConns()
+		b.stopWriters()
 		return nil, fmt.Errorf("broker: add hook: %w", err)
 	}
 	l := listeners.NewTCP(listeners.Config{ID: "devices", Address: cfg.Addr, TLSConfig: cfg.TLS})
 	if err := srv.AddListener(l); err != nil {
-		stopConns()
+		b.stopWriters()
 		return nil, fmt.Errorf("FLEETTASKS_BROKER_ADDR: cannot listen on %s: %w", cfg.Addr, err)
 	}
 	if err := srv.Serve(); err != nil {
 		srv.Close()
-		stopConns()
+		b.stopWriters()
 		return nil, fmt.Errorf("broker: serve: %w", err)
 	}
-	return &Broker{srv: srv, addr: l.Address(), conns: conns, batch: batch}, nil
+	b.addr = l.Address()
+	return b, nil
 }
 
 // Addr is the address the broker listens on.
@@ -143,13 +134,18 @@ func (b *Broker) Publish(topic string, payload []byte, qos byte) error {
 // devices' disconnects.
 func (b *Broker) Close() error {
 	err := b.srv.Close()
+	b.stopWriters()
+	return err
+}
+
+// stopWriters stops the connection writer and the secret batcher.
+func (b *Broker) stopWriters() {
 	if b.conns != nil {
 		b.conns.close()
 	}
 	if b.batch != nil {
 		b.batch.close()
 	}
-	return err
 }
 
 // Run starts the broker and keeps it until ctx ends.

@@ -35,12 +35,7 @@ type batcher struct {
 
 type secretRequest struct {
 	ref   models.DeviceRef
-	reply chan secretAnswer
-}
-
-type secretAnswer struct {
-	secret string
-	err    error
+	reply chan models.SecretLookup
 }
 
 func newBatcher(src BatchSecrets) *batcher {
@@ -53,7 +48,7 @@ func newBatcher(src BatchSecrets) *batcher {
 
 // DeviceSecret queues a look-up and waits for its answer, or for ctx.
 func (b *batcher) DeviceSecret(ctx context.Context, pk, dn string) (string, error) {
-	req := secretRequest{ref: models.DeviceRef{ProductKey: pk, DeviceName: dn}, reply: make(chan secretAnswer, 1)}
+	req := secretRequest{ref: models.DeviceRef{ProductKey: pk, DeviceName: dn}, reply: make(chan models.SecretLookup, 1)}
 	select {
 	case b.reqs <- req:
 	case <-ctx.Done():
@@ -63,7 +58,7 @@ func (b *batcher) DeviceSecret(ctx context.Context, pk, dn string) (string, erro
 	}
 	select {
 	case a := <-req.reply:
-		return a.secret, a.err
+		return a.Secret, a.Err
 	case <-ctx.Done():
 		return "", ctx.Err()
 	}
@@ -103,11 +98,11 @@ func (b *batcher) lookUp(batch []secretRequest) {
 	defer cancel()
 	found, err := b.src.DeviceSecrets(ctx, refs)
 	for _, r := range batch {
-		a := secretAnswer{err: err}
-		if err == nil {
-			a = secretAnswer{secret: found[r.ref].Secret, err: found[r.ref].Err}
+		if err != nil {
+			r.reply <- models.SecretLookup{Err: err}
+			continue
 		}
-		r.reply <- a
+		r.reply <- found[r.ref]
 	}
 }
 
